@@ -1,0 +1,52 @@
+"""The 群众评议 (mass evaluation) survey service: rounds, ballot codes, the anonymous phone
+questionnaire, exports and scorecards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, commands, error pages."""
+    app = Flask(__name__)
+    from .config import load_config
+
+    load_config(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_web_hooks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from pathlib import Path
+
+    from . import database  # noqa: F401  (installs the SQLite pragmas)
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .main.routes import bp as main_bp
+    from .respond.routes import bp as respond_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(respond_bp)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def register_web_hooks(app: Flask) -> None:
+    from .web import install
+
+    install(app)

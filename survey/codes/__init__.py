@@ -1,0 +1,1 @@
+"""Single-use ballot codes: issuing them, finding them, printing them as slips."""

@@ -1,0 +1,105 @@
+"""Issuing single-use ballot codes and finding a code's round and group.
+
+A code is shown once (in the CSV or on the printed slip) and stored only as an HMAC under the
+service's key, so the database alone cannot say which code a slip carried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..errors import NotFound, ServiceError
+from ..extensions import db
+from ..models import BallotCode, Group, Round, RoundStatus
+
+#: no 0/O, 1/I/L, U: codes are read off paper and typed on phones
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+MAX_CODES_PER_CALL = 20000
+_SEPARATORS = re.compile(r"[\s\-_]+")
+
+
+class CodeRefused(ServiceError):
+    """Codes cannot be issued as asked."""
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str  #: as printed, e.g. ``ABCDE-FGHJK``
+    url: str
+
+
+def normalize_code(raw: str) -> str:
+    """What a person typed, reduced to the stored form: upper case, no dashes or spaces."""
+    return _SEPARATORS.sub("", raw).upper()
+
+
+def format_code(code: str) -> str:
+    """``ABCDEFGHJK`` → ``ABCDE-FGHJK``: easier to read aloud and to type."""
+    code = normalize_code(code)
+    return f"{code[:5]}-{code[5:]}"
+
+
+def hash_code(code: str) -> str:
+    """The keyed hash a code is stored under."""
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"ballot-code-v1", hashlib.sha256).digest()
+    return hmac.new(key, normalize_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def ballot_url(code: str) -> str:
+    return f"{current_app.config['BASE_URL']}/b/{format_code(code)}"
+
+
+def open_url(round_: Round, group: Group) -> str:
+    return f"{current_app.config['BASE_URL']}/r/{round_.slug}/{group.key}"
+
+
+def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[IssuedCode]:
+    """Create ``count`` new codes for a group that answers by codes; return them in clear.
+
+    The clear codes exist only in the return value: print or save them now.
+    """
+    group = round_.group(group_key)
+    if group is None:
+        keys = ", ".join(g.key for g in round_.groups)
+        raise NotFound(f"round {round_.slug!r} has no group {group_key!r} (groups: {keys})")
+    if group.access != "codes":
+        raise CodeRefused(
+            f"group {group_key!r} takes open access: it has one QR link for everyone, not ballot codes "
+            f"(print it with: flask --app survey qr {round_.slug} --group {group_key} --out poster.png)"
+        )
+    if round_.status in (RoundStatus.closed.value, RoundStatus.published.value):
+        raise CodeRefused(f"round {round_.slug!r} is {round_.status}: it takes no more ballots, so no more codes")
+    if not 1 <= count <= MAX_CODES_PER_CALL:
+        raise CodeRefused(f"--count must be from 1 to {MAX_CODES_PER_CALL}")
+    codes: dict[str, str] = {}
+    while len(codes) < count:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+        codes.setdefault(hash_code(code), code)
+    clash = set(db.session.scalars(select(BallotCode.code_hash).where(BallotCode.code_hash.in_(list(codes)))))
+    for digest in clash:  # 49 bits of randomness: practically never
+        del codes[digest]
+    db.session.add_all(
+        BallotCode(round_id=round_.id, group_id=group.id, code_hash=digest, used=False) for digest in codes
+    )
+    db.session.flush()
+    if clash:
+        return issue_ballot_codes(round_, group_key, len(clash)) + [
+            IssuedCode(format_code(c), ballot_url(c)) for c in codes.values()
+        ]
+    return [IssuedCode(format_code(c), ballot_url(c)) for c in codes.values()]
+
+
+def find_code(raw: str) -> BallotCode | None:
+    """The stored code a person typed or scanned, forgiving case, dashes and spaces."""
+    code = normalize_code(raw)
+    if not code or len(code) > 64:
+        return None
+    return db.session.scalar(select(BallotCode).where(BallotCode.code_hash == hash_code(code)))

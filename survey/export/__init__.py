@@ -1,0 +1,1 @@
+"""Exporting a round's data for scoring and archives."""

@@ -1,0 +1,104 @@
+"""Writing a round out as the files of CONTRACT.md: answers.csv, comments.csv, org.csv, spec.json.
+
+``response_id`` is drawn afresh for every export and ballots are written in random order, so
+an export carries no stored id and no order of arrival.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import Answer, Ballot, Comment, Group, Item, OrgRating, Round, RoundStatus, Subject
+
+SEALED = (RoundStatus.draft.value, RoundStatus.open.value)
+
+
+class ExportRefused(ServiceError):
+    pass
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """UTF-8 with a byte order mark, so that Excel shows Chinese text correctly."""
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def answer_rows(round_: Round) -> list[tuple[str, str, str, str, str]]:
+    """(response_id, group, subject, item, answer) with fresh ids, ballots in random order."""
+    query = (
+        select(Answer.ballot_id, Group.key, Subject.code, Item.key, Answer.level)
+        .join(Ballot, Ballot.id == Answer.ballot_id)
+        .join(Group, Group.id == Ballot.group_id)
+        .join(Subject, Subject.id == Answer.subject_id)
+        .join(Item, Item.id == Answer.item_id)
+        .where(Ballot.round_id == round_.id)
+        .order_by(Answer.ballot_id, Subject.position, Item.position)
+    )
+    by_ballot: dict[str, list[tuple[str, str, str, str]]] = {}
+    for ballot_id, group, subject, item, level in db.session.execute(query):
+        by_ballot.setdefault(ballot_id, []).append((group, subject, item, level))
+    ballots = list(by_ballot.values())
+    random.SystemRandom().shuffle(ballots)
+    rows = []
+    for answers in ballots:
+        response_id = secrets.token_hex(8)
+        rows.extend((response_id, *a) for a in answers)
+    return rows
+
+
+def export_round(round_: Round, out: Path) -> dict[str, int]:
+    """Write the four files into ``out`` (created if missing); returns rows written per file.
+
+    Refused while the round is draft or open: results stay sealed until it closes.
+    """
+    if round_.status in SEALED:
+        raise ExportRefused(
+            f"round {round_.slug!r} is {round_.status}: answers stay sealed until it is closed "
+            f"(flask --app survey rounds close {round_.slug})"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
+        staging = Path(tmp)
+        counts["answers.csv"] = write_csv(
+            staging / "answers.csv", ("response_id", "group", "subject", "item", "answer"), answer_rows(round_)
+        )
+        comments = db.session.execute(
+            select(Subject.code, Group.key, Comment.text)
+            .join(Subject, Subject.id == Comment.subject_id)
+            .join(Group, Group.id == Comment.group_id)
+            .where(Comment.round_id == round_.id)
+        ).all()
+        random.SystemRandom().shuffle(comments)
+        counts["comments.csv"] = write_csv(staging / "comments.csv", ("subject", "group", "text"), comments)
+        org = db.session.execute(
+            select(Subject.code, OrgRating.rater, OrgRating.score)
+            .join(Subject, Subject.id == OrgRating.subject_id)
+            .where(OrgRating.round_id == round_.id)
+            .order_by(Subject.position, OrgRating.rater)
+        ).all()
+        counts["org.csv"] = write_csv(
+            staging / "org.csv", ("subject", "rater", "score"), ((s, r, f"{v:g}") for s, r, v in org)
+        )
+        (staging / "spec.json").write_text(json.dumps(round_.spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        counts["spec.json"] = 1
+        for name in counts:
+            shutil.move(staging / name, out / name)
+    return counts

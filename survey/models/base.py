@@ -1,0 +1,26 @@
+"""Declarative base with a naming convention, so that Alembic names constraints the same way
+on SQLite and PostgreSQL and migrations stay stable."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def random_id() -> str:
+    """A 128-bit random hex id: carries no order and no time, unlike an autoincrement key."""
+    return secrets.token_hex(16)

@@ -1,0 +1,156 @@
+"""A round of 群众评议 (mass evaluation) and what it is made of: subjects, items, groups,
+and the organizational ratings (组织评价) entered for its subjects."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+
+class RoundStatus(str, enum.Enum):
+    """A round's life: draft → open → closed → published (see ``survey.rounds.lifecycle``)."""
+
+    draft = "draft"
+    open = "open"
+    closed = "closed"
+    published = "published"
+
+
+group_subjects = Table(
+    "group_subjects",
+    Base.metadata,
+    Column("group_id", ForeignKey("round_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("subject_id", ForeignKey("round_subjects.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default=RoundStatus.draft.value)
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    takes_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the spec as imported: the source of truth for the scale and the scoring scheme
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    subjects: Mapped[list[Subject]] = relationship(
+        back_populates="round", order_by="Subject.position", cascade="all, delete-orphan"
+    )
+    items: Mapped[list[Item]] = relationship(
+        back_populates="round", order_by="Item.position", cascade="all, delete-orphan"
+    )
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="round", order_by="Group.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'open', 'closed', 'published')", name="status_known"),
+    )
+
+    def group(self, key: str) -> Group | None:
+        return next((g for g in self.groups if g.key == key), None)
+
+    def __repr__(self) -> str:
+        return f"<Round {self.slug} {self.status}>"
+
+
+class Subject(Base):
+    """A party branch, office or leader being rated; ``code`` is stable across years."""
+
+    __tablename__ = "round_subjects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    #: the subject's published 公开承诺, shown to respondents under its name
+    commitment: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int]
+
+    round: Mapped[Round] = relationship(back_populates="subjects")
+
+    __table_args__ = (UniqueConstraint("round_id", "code"),)
+
+
+class Item(Base):
+    __tablename__ = "round_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(500))
+    weight: Mapped[float] = mapped_column(Float)
+    position: Mapped[int]
+
+    round: Mapped[Round] = relationship(back_populates="items")
+
+    __table_args__ = (UniqueConstraint("round_id", "key"),)
+
+
+class Group(Base):
+    """A respondent group (教职工, 学生, ...) and how it reaches the questionnaire."""
+
+    __tablename__ = "round_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[float] = mapped_column(Float)
+    #: "codes": single-use ballot codes; "open": one QR link for the whole group
+    access: Mapped[str] = mapped_column(String(8))
+    #: the group's size, for participation
+    expected: Mapped[int | None]
+    once_per_device: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int]
+
+    round: Mapped[Round] = relationship(back_populates="groups")
+    subjects: Mapped[list[Subject]] = relationship(secondary=group_subjects, order_by="Subject.position")
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "key"),
+        CheckConstraint("access IN ('codes', 'open')", name="access_known"),
+    )
+
+
+class OrgRating(Base):
+    """One organizational rating (组织评价): a rater's 0–100 score for a subject."""
+
+    __tablename__ = "org_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("round_subjects.id", ondelete="CASCADE"))
+    rater: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float] = mapped_column(Float)
+
+    subject: Mapped[Subject] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("subject_id", "rater"),
+        CheckConstraint("score >= 0 AND score <= 100", name="score_range"),
+    )

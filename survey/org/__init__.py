@@ -1,0 +1,1 @@
+"""Organizational ratings (组织评价) for a round's subjects."""

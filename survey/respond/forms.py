@@ -1,0 +1,148 @@
+"""The questionnaire form, built from a round's definition (one radio field per subject × item).
+
+Field names are the contract's: ``a:<subject>:<item>`` for an answer, ``c:<subject>`` for a
+comment. A field the round does not have, or one sent twice, makes the form malformed: that is
+a tampered or stale page, answered 400, not a mistake for the respondent to correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeSerializer
+from flask import current_app
+from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from scoring.scales import UNKNOWN, UNKNOWN_LABEL
+from scoring.spec import Group, RoundSpec, Subject
+
+COMMENT_MAX = 1000
+
+
+def answer_field(subject: str, item: str) -> str:
+    return f"a:{subject}:{item}"
+
+
+def comment_field(subject: str) -> str:
+    return f"c:{subject}"
+
+
+class QuestionnaireForm(FlaskForm):
+    """Base of every generated questionnaire; ``ticket`` carries the signed receipt so that a
+    retried POST is recognised and stored once."""
+
+    ticket = HiddenField()
+
+    #: set by ``make_questionnaire_form``
+    answer_names: tuple[str, ...] = ()
+    answer_values: frozenset[str] = frozenset()
+    comment_names: tuple[str, ...] = ()
+
+    malformed: str | None = None
+
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001
+        self.malformed = self._malformed()
+        if self.malformed:
+            return False
+        ok = super().validate(extra_validators)
+        if ok and not self.answers():
+            self.form_errors.append("您还没有作出任何评价。请至少选择一项后再提交。")
+            ok = False
+        if ok and self.receipt() is None:
+            self.malformed = "页面校验信息无效，请重新打开问卷页面后提交。"
+            ok = False
+        return ok
+
+    def _malformed(self) -> str | None:
+        data = getattr(self, "_submitted", None)
+        if data is None:
+            return None
+        answers = set(self.answer_names)
+        known = answers | set(self.comment_names)
+        for name in data.keys():
+            if name.startswith(("a:", "c:")) and name not in known:
+                return f"问卷中没有“{name}”这一项，请重新打开问卷页面后提交。"
+            values = data.getlist(name)
+            if len(values) > 1:
+                return f"“{name}”提交了不止一次，请重新打开问卷页面后提交。"
+            if name in answers and values[0] and values[0] not in self.answer_values:
+                return f"“{values[0]}”不是本问卷的选项，请重新打开问卷页面后提交。"
+        return None
+
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs) -> None:  # noqa: ANN001
+        formdata = self.meta.wrap_formdata(self, formdata)
+        self._submitted = formdata
+        super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
+
+    def answers(self) -> dict[tuple[str, str], str]:
+        """(subject, item) → level key or ``unknown``, for the items answered."""
+        out: dict[tuple[str, str], str] = {}
+        for name in self.answer_names:
+            value = self[name].data
+            if value:
+                _, subject, item = name.split(":", 2)
+                out[(subject, item)] = value
+        return out
+
+    def comments(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name in self.comment_names:
+            text = (self[name].data or "").strip()
+            if text:
+                out[name[2:]] = text
+        return out
+
+    def receipt(self) -> str | None:
+        return read_ticket(self.ticket.data or "")
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ballot-receipt")
+
+
+def make_ticket(receipt: str) -> str:
+    return _signer().dumps(receipt)
+
+
+def read_ticket(ticket: str) -> str | None:
+    try:
+        value = _signer().loads(ticket)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Block:
+    """One subject's part of the questionnaire, for the template."""
+
+    subject: Subject
+    fields: tuple[tuple[str, str], ...]  #: (field name, item text)
+    comment: str | None
+
+
+def make_questionnaire_form(spec: RoundSpec, group: Group) -> tuple[type[QuestionnaireForm], list[Block]]:
+    """A form class for ``group``'s questionnaire, and the blocks the page shows, in spec order."""
+    choices = [(level.key, level.label) for level in spec.scale.levels] + [(UNKNOWN, UNKNOWN_LABEL)]
+    attrs: dict[str, object] = {}
+    blocks: list[Block] = []
+    for code in group.subjects:
+        fields = []
+        for item in spec.items:
+            name = answer_field(code, item.key)
+            attrs[name] = RadioField(item.text, choices=choices, validators=[Optional()])
+            fields.append((name, item.text))
+        comment = None
+        if spec.comments:
+            comment = comment_field(code)
+            attrs[comment] = TextAreaField(
+                "意见建议", validators=[Optional(), Length(max=COMMENT_MAX, message=f"意见建议最多{COMMENT_MAX}字。")]
+            )
+        blocks.append(Block(subject=spec.subject(code), fields=tuple(fields), comment=comment))
+    attrs["answer_values"] = frozenset(key for key, _ in choices)
+    attrs["answer_names"] = tuple(n for b in blocks for n, _ in b.fields)
+    attrs["comment_names"] = tuple(b.comment for b in blocks if b.comment)
+    form_class = type("Questionnaire", (QuestionnaireForm,), attrs)
+    return form_class, blocks

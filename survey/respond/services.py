@@ -1,0 +1,98 @@
+"""Casting a ballot: one short transaction that spends the code (if any) and stores the answers.
+
+The code is spent with a conditional UPDATE (``... WHERE used = false``): of two phones sending
+one code at the same moment, exactly one sees a row change. The ballot gets a random id and a
+random receipt, and only the day it was cast. Comments go to their own table with no ballot id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from ..codes.services import ALPHABET
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import Answer, Ballot, BallotCode, Comment, Group, Round, random_id
+from ..timefmt import BEIJING
+
+
+class CodeAlreadyUsed(ServiceError):
+    """The code was spent by an earlier ballot."""
+
+
+@dataclass(frozen=True)
+class Cast:
+    receipt: str
+    repeated: bool  #: True when this was a retry of a ballot already stored
+
+
+def new_receipt() -> str:
+    """A receipt like ``K7QM-4XPA``: random, so it tells nothing about when or who."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def receipt_exists(round_: Round, receipt: str) -> bool:
+    return db.session.scalar(
+        select(Ballot.id).where(Ballot.round_id == round_.id, Ballot.receipt == receipt)
+    ) is not None
+
+
+def cast_ballot(
+    round_: Round,
+    group: Group,
+    *,
+    answers: dict[tuple[str, str], str],
+    comments: dict[str, str],
+    receipt: str,
+    code: BallotCode | None = None,
+) -> Cast:
+    """Store one ballot (flushes; the caller's unit of work commits).
+
+    ``answers`` maps (subject code, item key) to a level key or ``unknown``; the form has
+    already checked them against the round. A ``receipt`` already stored means the same page
+    was submitted twice (a double tap, a retried POST): nothing more is stored.
+    """
+    if receipt_exists(round_, receipt):
+        return Cast(receipt, repeated=True)
+    if code is not None:
+        spent = db.session.execute(
+            update(BallotCode)
+            .where(BallotCode.id == code.id, BallotCode.used.is_(False))
+            .values(used=True)
+            .execution_options(synchronize_session=False)
+        )
+        if spent.rowcount != 1:
+            if receipt_exists(round_, receipt):
+                return Cast(receipt, repeated=True)
+            raise CodeAlreadyUsed("此评议码已经使用过。每个评议码只能提交一次。")
+    subject_ids = {s.code: s.id for s in round_.subjects}
+    item_ids = {i.key: i.id for i in round_.items}
+    ballot_id = random_id()
+    db.session.execute(
+        insert(Ballot).values(
+            id=ballot_id, round_id=round_.id, group_id=group.id, receipt=receipt,
+            cast_on=datetime.now(BEIJING).date(),
+        )
+    )
+    db.session.execute(
+        insert(Answer),
+        [
+            {"ballot_id": ballot_id, "subject_id": subject_ids[s], "item_id": item_ids[i], "level": level}
+            for (s, i), level in answers.items()
+        ],
+    )
+    if comments:
+        db.session.execute(
+            insert(Comment),
+            [
+                {"id": random_id(), "round_id": round_.id, "subject_id": subject_ids[s],
+                 "group_id": group.id, "text": text}
+                for s, text in comments.items()
+            ],
+        )
+    return Cast(receipt, repeated=False)

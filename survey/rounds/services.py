@@ -1,0 +1,107 @@
+"""Creating a round from its spec."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from scoring.spec import RoundSpec, SpecError, parse_spec
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import Group, Item, Round, Subject
+
+
+class SpecRefused(ServiceError):
+    """The spec has an error; nothing of it was stored."""
+
+
+def check_spec(data: Any) -> RoundSpec:
+    """Validate a decoded spec for the service (slug, title and access are required here)."""
+    try:
+        return parse_spec(data, require_round=True)
+    except SpecError as exc:
+        raise SpecRefused(f"spec refused: {exc}") from None
+
+
+def import_round(data: Any) -> Round:
+    """Create a draft round from a spec; the spec is refused as a whole on any error."""
+    spec = check_spec(data)
+    reserved = [g.key for g in spec.groups if g.key == "receipts"]
+    if reserved:
+        raise SpecRefused("spec refused: groups: 'receipts' is reserved for the receipts page; pick another key")
+    if db.session.scalar(select(Round.id).where(Round.slug == spec.slug)) is not None:
+        raise SpecRefused(f"spec refused: slug: a round {spec.slug!r} already exists")
+    round_ = Round(
+        slug=spec.slug, title=spec.title, year=spec.year, status="draft",
+        opens_at=_utc(spec.opens_at), closes_at=_utc(spec.closes_at), takes_comments=spec.comments,
+        spec=dict(spec.raw),
+    )
+    subjects = {
+        s.code: Subject(code=s.code, name=s.name, commitment=s.commitment, position=i)
+        for i, s in enumerate(spec.subjects)
+    }
+    round_.subjects = list(subjects.values())
+    round_.items = [Item(key=it.key, text=it.text, weight=it.weight, position=i) for i, it in enumerate(spec.items)]
+    round_.groups = [
+        Group(key=g.key, name=g.name, weight=g.weight, access=g.access, expected=g.expected,
+              once_per_device=g.once_per_device, position=i,
+              subjects=[subjects[c] for c in g.subjects])
+        for i, g in enumerate(spec.groups)
+    ]
+    db.session.add(round_)
+    db.session.flush()
+    return round_
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Stored in UTC: SQLite keeps no offset, so every stored time means UTC."""
+    return moment.astimezone(timezone.utc) if moment else None
+
+
+def get_round(slug: str) -> Round:
+    from ..errors import NotFound
+
+    round_ = db.session.scalar(select(Round).where(Round.slug == slug))
+    if round_ is None:
+        raise NotFound(f"no round {slug!r}")
+    return round_
+
+
+def round_spec(round_: Round) -> RoundSpec:
+    """The stored spec, parsed again: what scoring and the questionnaire read."""
+    return parse_spec(round_.spec, require_round=True)
+
+
+def close_round(round_: Round) -> int:
+    """Close the round and destroy its ballot codes; returns how many codes were dropped.
+
+    While a round is open, a database superuser could in principle line up when a code was
+    spent with when a ballot arrived (PostgreSQL transaction ids, SQLite's write-ahead log).
+    Once no more ballots can arrive the codes have no use left, so closing deletes them and
+    that trace with them; ``compact_storage`` then purges the dead rows from the files.
+    """
+    from sqlalchemy import delete
+
+    from ..models import BallotCode
+    from .lifecycle import transition
+
+    transition(round_, "close")
+    result = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id))
+    return result.rowcount or 0
+
+
+def compact_storage() -> None:
+    """Purge deleted rows and old row versions from disk (run after ``close_round`` commits)."""
+    from sqlalchemy import text
+
+    engine = db.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            conn.execute(text("VACUUM"))
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        elif engine.dialect.name == "postgresql":
+            conn.execute(text("VACUUM ballot_codes, ballots, answers, comments"))
