@@ -1,0 +1,101 @@
+"""``python -m scoring``: score a round, or merge it into the annual assessment (年度考核).
+
+Every error is one line on stderr naming the file (and line), exit status 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import InputError
+from .scales import ScaleError
+from .spec import SpecError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scoring",
+        description="Scorecards for 群众评议 (mass evaluation) rounds, by the rules in docs/scoring.md.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    score = commands.add_parser(
+        "score", help="a round's weighted scorecard from its ballots and organizational ratings",
+        description="Compute a round's scorecard: public score, shares, organizational score, "
+                    "composite, grade, rank, bootstrap interval and flags, one row per subject.")
+    score.add_argument("--spec", required=True, type=Path, help="the round spec (JSON)")
+    score.add_argument("--answers", required=True, type=Path,
+                       help="answers.csv: response_id,group,subject,item,answer")
+    score.add_argument("--org", type=Path, help="org.csv: subject,rater,score (0–100)")
+    score.add_argument("--out", required=True, type=Path,
+                       help="scorecard.csv (UTF-8 with BOM) or scorecard.xlsx (formatted workbook)")
+    score.add_argument("--summary", type=Path,
+                       help="also write summary.json: ballots and participation per group, "
+                            "废票 excluded, Cronbach's alpha")
+
+    annual = commands.add_parser(
+        "annual", help="merge a round's scorecard into the annual assessment (年度考核)",
+        description="Weighted mean of the roster's components and scorecard columns, graded, "
+                    "capped and ranked as in the round.")
+    annual.add_argument("--roster", required=True, type=Path, help="roster.csv: subject,name,<component>...")
+    annual.add_argument("--scorecard", required=True, type=Path, help="the round's scorecard.csv")
+    annual.add_argument("--weights", required=True, type=Path,
+                        help="annual.json: components, grades, rules, top_share_cap")
+    annual.add_argument("--out", required=True, type=Path,
+                        help="annual.xlsx (merged table, scorecard, rules, subjects not on the roster) "
+                             "or annual.csv (the merged table alone)")
+    return parser
+
+
+def run_score(args: argparse.Namespace) -> None:
+    from .io import read_answers, read_org, write_scorecard, write_summary
+    from .scorecard import build_scorecard
+    from .spec import load_spec
+    from .summary import round_summary
+    from .tallies import tally_answers
+
+    spec = load_spec(args.spec)
+    answers = read_answers(args.answers, spec)
+    org = read_org(args.org, spec) if args.org else None
+    tallies = tally_answers(spec, answers)
+    del answers
+    scorecard = build_scorecard(spec, tallies, org)
+    summary = round_summary(spec, tallies, scorecard) if args.summary else None
+    write_scorecard(scorecard, args.out)
+    if summary is not None:
+        try:
+            write_summary(summary, args.summary)
+        except BaseException:
+            args.out.unlink(missing_ok=True)
+            raise
+
+
+def run_annual(args: argparse.Namespace) -> None:
+    from .annual import load_annual_weights, merge_annual, write_annual
+
+    weights = load_annual_weights(args.weights)
+    result = merge_annual(weights, args.roster, args.scorecard)
+    write_annual(result, args.out)
+    if result.not_on_roster:
+        names = ", ".join(result.not_on_roster)
+        print(f"warning: {args.scorecard}: subjects not on the roster {args.roster}: {names}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "score":
+            run_score(args)
+        else:
+            run_annual(args)
+    except (InputError, SpecError, ScaleError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,56 @@
+"""Turning labelled columns into small integer codes, the form every computation here works on.
+
+Subjects, groups, items and answers are coded by their position in the spec (answers: the
+scale's levels in order, then ``unknown`` last), so that tallies are ``np.bincount`` calls and
+never string comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .scales import UNKNOWN
+from .spec import RoundSpec
+
+
+def answer_keys(spec: RoundSpec) -> tuple[str, ...]:
+    """The answer codes' meaning: the scale's level keys in order, then ``unknown``."""
+    return spec.scale.keys + (UNKNOWN,)
+
+
+def to_codes(values: pd.Series | Sequence[str], categories: Sequence[str], what: str) -> np.ndarray:
+    """Codes of ``values`` by position in ``categories`` (int64).
+
+    Raises
+    ------
+    ValueError
+        when a value is not one of ``categories``: the input was not validated.
+    """
+    cats = pd.Index(list(categories))
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        mapping = cats.get_indexer(series.cat.categories.astype(str))
+        codes = series.cat.codes.to_numpy()
+        out = np.where(codes >= 0, mapping[codes], -1).astype(np.int64)
+    else:
+        out = cats.get_indexer(series.to_numpy(dtype=object)).astype(np.int64)
+    if out.size and out.min() < 0:
+        bad = series.iloc[int(np.flatnonzero(out < 0)[0])]
+        raise ValueError(f"{what} {bad!r} is not in the spec ({', '.join(categories)})")
+    return out
+
+
+def ballot_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes 0..R-1 for the ballots named in ``values`` and R, the number of ballots."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        if codes.size and codes.min() < 0:
+            raise ValueError("response_id must not be empty")
+        return codes, len(values.cat.categories)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    if codes.size and codes.min() < 0:
+        raise ValueError("response_id must not be empty")
+    return codes.astype(np.int64), len(uniques)

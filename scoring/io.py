@@ -1,0 +1,379 @@
+"""Reading the round's files with line-exact errors, and writing results so that a failure writes nothing.
+
+Every reader accepts UTF-8 with or without a byte order mark and refuses bad input with an
+:class:`~scoring.errors.InputError` naming the file and line (the header is line 1). Every
+writer writes to a temporary file beside the target and renames it into place, so that an
+error part-way leaves no half-written file; CSV files are written as UTF-8 *with* a byte order
+mark, so that Excel opens Chinese text correctly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .codes import answer_keys
+from .errors import InputError
+from .scales import KEY_PATTERN, UNKNOWN
+from .spec import RoundSpec
+
+ANSWER_COLUMNS = ("response_id", "group", "subject", "item", "answer")
+ORG_COLUMNS = ("subject", "rater", "score")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        raise InputError(path, None, "no such file") from None
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, 1, "not UTF-8 text") from None
+    if not first.strip():
+        raise InputError(path, 1, "empty file: expected a header line")
+    return next(csv.reader([first]))
+
+
+def _check_header(path: Path, header: list[str], required: Sequence[str]) -> None:
+    header = [h.strip() for h in header]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(path, 1, f"missing column(s) {', '.join(missing)}; expected {','.join(required)}")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(path, 1, f"column(s) {', '.join(dupes)} appear more than once")
+
+
+def _parser_error_line(message: str) -> int | None:
+    import re
+
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def _reread_column(path: Path, column: str, row: int) -> str:
+    """The raw text of ``column`` in data row ``row`` (error path only)."""
+    frame = pd.read_csv(path, dtype=str, na_filter=False, encoding="utf-8-sig", skip_blank_lines=False)
+    return str(frame[column].iloc[row])
+
+
+def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
+    """Read and validate ``answers.csv`` (``response_id,group,subject,item,answer``).
+
+    Returns a frame with those five columns as categoricals: ``group``, ``subject``, ``item``
+    coded by spec order, ``answer`` by the scale's levels then ``unknown``, and ``response_id``
+    by first appearance.
+
+    Raises
+    ------
+    InputError
+        naming the line of the first row that names a group, subject, item or level the spec
+        lacks, a subject its group does not rate, an empty field, a row with the wrong number
+        of fields, a ballot that appears in two groups, or an item answered twice on one ballot.
+    """
+    path = Path(path)
+    header = _read_header(path)
+    _check_header(path, header, ANSWER_COLUMNS)
+    dtypes: dict[str, Any] = {c: "category" for c in ANSWER_COLUMNS[1:]}
+    dtypes["response_id"] = str
+    try:
+        frame = pd.read_csv(path, dtype=dtypes, na_filter=False, encoding="utf-8-sig",
+                            skip_blank_lines=False)
+    except pd.errors.ParserError as exc:
+        text = str(exc).strip().splitlines()[-1]
+        raise InputError(path, _parser_error_line(text), f"malformed CSV: {text}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, None, "not UTF-8 text") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = _drop_trailing_blank_rows(frame)
+
+    keys = {
+        "group": spec.group_keys,
+        "subject": spec.subject_codes,
+        "item": spec.item_keys,
+        "answer": answer_keys(spec),
+    }
+    coded: dict[str, np.ndarray] = {}
+    for column, allowed in keys.items():
+        coded[column] = _validated_codes(path, frame, column, allowed)
+
+    rid_text = frame["response_id"].to_numpy(dtype=object)
+    rid, uniques = pd.factorize(rid_text)
+    blank = [k for k, u in enumerate(uniques) if not str(u).strip()]
+    if blank:
+        row = int(np.flatnonzero(rid == blank[0])[0])
+        raise InputError(path, row + 2, "empty response_id")
+
+    g, s, i = coded["group"], coded["subject"], coded["item"]
+    rates = _rates_matrix(spec)
+    wrong = np.flatnonzero(~rates[g, s])
+    if wrong.size:
+        row = int(wrong[0])
+        raise InputError(path, row + 2, f"group {spec.groups[g[row]].key!r} does not rate subject "
+                                        f"{spec.subjects[s[row]].code!r}")
+    n_ballots = len(uniques)
+    group_of = np.empty(n_ballots, dtype=np.int64)
+    group_of[rid[::-1]] = g[::-1]  # the group of each ballot's first row
+    moved = np.flatnonzero(group_of[rid] != g)
+    if moved.size:
+        row = int(moved[0])
+        raise InputError(path, row + 2, f"ballot {rid_text[row]!r} also appears in group "
+                                        f"{spec.groups[group_of[rid[row]]].key!r}")
+    n_s, n_i = len(spec.subjects), len(spec.items)
+    key = (rid * n_s + s) * n_i + i
+    if n_ballots * n_s * n_i <= max(4 * len(key), 1 << 20):  # a dense count is cheap
+        repeated = bool(key.size) and int(np.bincount(key).max()) > 1
+    else:
+        repeated = True
+    dup_rows = np.flatnonzero(pd.Series(key).duplicated().to_numpy()) if repeated else key[:0]
+    if dup_rows.size:
+        row = int(dup_rows[0])
+        raise InputError(path, row + 2, f"ballot {rid_text[row]!r} answers item "
+                                        f"{spec.items[i[row]].key!r} of subject "
+                                        f"{spec.subjects[s[row]].code!r} twice")
+    return pd.DataFrame({
+        "response_id": pd.Categorical.from_codes(rid, categories=pd.Index(uniques, dtype=object)),
+        "group": pd.Categorical.from_codes(g, categories=list(keys["group"])),
+        "subject": pd.Categorical.from_codes(s, categories=list(keys["subject"])),
+        "item": pd.Categorical.from_codes(i, categories=list(keys["item"])),
+        "answer": pd.Categorical.from_codes(coded["answer"], categories=list(keys["answer"])),
+    })
+
+
+def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    end = len(frame)
+    while end > 0 and all(str(v).strip() in ("", "nan") for v in frame.iloc[end - 1].tolist()):
+        end -= 1
+    return frame.iloc[:end] if end < len(frame) else frame
+
+
+def _rates_matrix(spec: RoundSpec) -> np.ndarray:
+    """rates[g, s]: whether group g rates subject s."""
+    return np.array([[grp.rates(code) for code in spec.subject_codes] for grp in spec.groups], dtype=bool)
+
+
+def _validated_codes(path: Path, frame: pd.DataFrame, column: str, allowed: Sequence[str]) -> np.ndarray:
+    series = frame[column]
+    if not isinstance(series.dtype, pd.CategoricalDtype):  # an empty file reads as plain columns
+        series = series.astype(str).astype("category")
+    cats = series.cat.categories
+    if cats.dtype.kind in "iufb":  # all values looked numeric; read the text as written
+        series = pd.read_csv(path, dtype={column: str}, na_filter=False, encoding="utf-8-sig",
+                             skip_blank_lines=False, usecols=[column])[column].iloc[: len(frame)]
+        series = series.astype("category")
+        cats = series.cat.categories
+    mapping = pd.Index(list(allowed)).get_indexer(pd.Index([str(c).strip() for c in cats]))
+    raw = series.cat.codes.to_numpy()
+    codes = np.where(raw >= 0, mapping[raw], -1)
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        row = int(bad[0])
+        value = _reread_column(path, column, row).strip()
+        if column == "answer":
+            choices = ", ".join(a for a in allowed if a != UNKNOWN) + f" or {UNKNOWN}"
+            what = "level"
+        else:
+            choices = ", ".join(allowed)
+            what = column
+        if not value:
+            raise InputError(path, row + 2, f"empty {column}")
+        raise InputError(path, row + 2, f"{what} {value!r} is not in the spec (expected {choices})")
+    return codes.astype(np.int64)
+
+
+def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) for each data row of a small CSV, with the header checked."""
+    header = _read_header(path)
+    _check_header(path, header, required)
+    names = [h.strip() for h in header]
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader)
+            line = reader.line_num
+            for fields in reader:
+                start, line = line + 1, reader.line_num
+                if not fields or all(not f.strip() for f in fields):
+                    continue
+                if len(fields) != len(names):
+                    raise InputError(path, start, f"malformed CSV: expected {len(names)} fields, saw {len(fields)}")
+                yield start, {n: f.strip() for n, f in zip(names, fields)}
+    except csv.Error as exc:
+        raise InputError(path, None, f"malformed CSV: {exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, None, "not UTF-8 text") from None
+
+
+def _score(path: Path, line: int, column: str, text: str, *, required: bool = True) -> float | None:
+    if not text:
+        if required:
+            raise InputError(path, line, f"empty {column}")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(path, line, f"{column} {text!r} is not a number") from None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise InputError(path, line, f"{column} {text} is outside 0–100")
+    return value
+
+
+def read_org(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
+    """Read and validate ``org.csv`` (``subject,rater,score``), organizational ratings 0–100.
+
+    Raises
+    ------
+    InputError
+        for a subject the spec lacks, an empty rater, a score that is not a number from 0 to
+        100, or a rater who rates the same subject twice; naming the line.
+    """
+    path = Path(path)
+    codes = set(spec.subject_codes)
+    rows: list[tuple[str, str, float]] = []
+    seen: set[tuple[str, str]] = set()
+    for line, row in _csv_rows(path, ORG_COLUMNS):
+        subject, rater = row["subject"], row["rater"]
+        if subject not in codes:
+            raise InputError(path, line, f"subject {subject!r} is not in the spec" if subject else "empty subject")
+        if not rater:
+            raise InputError(path, line, "empty rater")
+        if (subject, rater) in seen:
+            raise InputError(path, line, f"rater {rater!r} rates subject {subject!r} twice")
+        seen.add((subject, rater))
+        score = _score(path, line, "score", row["score"])
+        rows.append((subject, rater, float(score or 0.0)))
+    return pd.DataFrame(rows, columns=list(ORG_COLUMNS)).astype({"score": float})
+
+
+def read_roster(path: str | Path, components: Sequence[str]) -> pd.DataFrame:
+    """Read ``roster.csv`` (``subject,name,<component>...``) for the annual assessment.
+
+    Component cells are scores 0–100 or empty (a missing component). Returns ``subject``,
+    ``name`` and one float column per component (NaN where empty), in file order.
+
+    Raises
+    ------
+    InputError
+        for a missing column, a subject code that is malformed or listed twice, or a score
+        that is not a number from 0 to 100; naming the line.
+    """
+    path = Path(path)
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line, row in _csv_rows(path, ("subject", "name", *components)):
+        subject = row["subject"]
+        if not KEY_PATTERN.match(subject):
+            raise InputError(path, line, f"subject {subject!r} must match [A-Za-z0-9_-]{{1,32}}")
+        if subject in seen:
+            raise InputError(path, line, f"subject {subject!r} is listed twice")
+        seen.add(subject)
+        record: dict[str, Any] = {"subject": subject, "name": row["name"] or subject}
+        for component in components:
+            value = _score(path, line, component, row[component], required=False)
+            record[component] = np.nan if value is None else value
+        records.append(record)
+    frame = pd.DataFrame(records, columns=["subject", "name", *components])
+    return frame.astype({c: float for c in components})
+
+
+def read_scorecard(path: str | Path) -> pd.DataFrame:
+    """Read a ``scorecard.csv`` (or the first sheet of a scorecard workbook) as written by
+    :func:`write_scorecard`: text columns as text, every other column as numbers (NaN when empty).
+    """
+    path = Path(path)
+    text_columns = {"subject", "name", "grade", "flags"}
+    if path.suffix.lower() == ".xlsx":
+        try:
+            raw = pd.read_excel(path, sheet_name=0, dtype=object)
+        except (OSError, ValueError) as exc:
+            raise InputError(path, None, f"cannot read workbook: {exc}") from None
+        rows = [(i + 2, {str(k): ("" if pd.isna(v) else str(v)) for k, v in r.items()})
+                for i, r in enumerate(raw.to_dict("records"))]
+        if "subject" not in raw.columns:
+            raise InputError(path, 1, "missing column subject")
+    else:
+        rows = list(_csv_rows(path, ("subject",)))
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line, row in rows:
+        subject = row["subject"]
+        if not subject:
+            raise InputError(path, line, "empty subject")
+        if subject in seen:
+            raise InputError(path, line, f"subject {subject!r} is listed twice")
+        seen.add(subject)
+        record: dict[str, Any] = {}
+        for column, text in row.items():
+            if column in text_columns:
+                record[column] = text
+            elif text == "":
+                record[column] = np.nan
+            else:
+                try:
+                    record[column] = float(text)
+                except ValueError:
+                    raise InputError(path, line, f"{column} {text!r} is not a number") from None
+        records.append(record)
+    header = list(rows[0][1]) if rows else _read_header(path)
+    return pd.DataFrame(records, columns=[h.strip() for h in header])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``; renamed onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv_frame(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write an already formatted (all-text) frame as UTF-8 CSV with a byte order mark."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def write_json(data: Any, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def write_scorecard(scorecard: Any, path: str | Path) -> None:
+    """Write a :class:`~scoring.scorecard.Scorecard`: ``.xlsx`` as a formatted workbook, anything
+    else as ``scorecard.csv`` (UTF-8 with BOM; scores 2 decimals, shares 4, empty cells empty)."""
+    from .workbook import write_scorecard_workbook
+
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        write_scorecard_workbook(scorecard, path)
+    else:
+        write_csv_frame(scorecard.formatted(), path)
+
+
+def write_summary(summary: dict[str, Any], path: str | Path) -> None:
+    """Write :func:`~scoring.summary.round_summary`'s dict as UTF-8 JSON."""
+    write_json(summary, path)

@@ -1,0 +1,72 @@
+"""Ballot answer patterns: identical ballots compressed into one row with a count.
+
+For a subject s and group g, a ballot's *pattern* is the tuple of its answers to the items of s
+(level code + 1, or 0 for no level answer). Ballots with the same pattern are interchangeable
+for every statistic here, so the bootstrap and Cronbach's alpha work on (pattern, count) rows:
+their cost grows with the number of distinct patterns, not with the number of ballots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .codes import answer_keys, ballot_codes, to_codes
+from .spec import RoundSpec
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Distinct (subject, group, pattern) rows, sorted, with their counts.
+
+    ``subject[k]``, ``group[k]`` are codes; ``answers[k, i]`` is 0 for no level answer to item i,
+    else the level code + 1; ``count[k]`` the number of valid ballots with that pattern.
+    """
+
+    subject: np.ndarray
+    group: np.ndarray
+    answers: np.ndarray
+    count: np.ndarray
+
+    def select(self, s: int, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """(answers, count) of the patterns of subject code s in group code g."""
+        rows = (self.subject == s) & (self.group == g)
+        return self.answers[rows], self.count[rows]
+
+
+def ballot_patterns(spec: RoundSpec, ballots: pd.DataFrame) -> Patterns:
+    """Compress ballot-level level answers (``response_id, group, subject, item, answer``).
+
+    Rows answering ``unknown`` are ignored; the order of ballots does not matter.
+    """
+    n_g, n_s, n_i = len(spec.groups), len(spec.subjects), len(spec.items)
+    n_levels = len(spec.scale.levels)
+    rid, _ = ballot_codes(ballots["response_id"])
+    g = to_codes(ballots["group"], spec.group_keys, "group")
+    s = to_codes(ballots["subject"], spec.subject_codes, "subject")
+    i = to_codes(ballots["item"], spec.item_keys, "item")
+    a = to_codes(ballots["answer"], answer_keys(spec), "answer")
+    level = a < n_levels
+    if not level.all():
+        rid, g, s, i, a = rid[level], g[level], s[level], i[level], a[level]
+    row, _ = pd.factorize(rid * n_s + s)
+    n_rows = int(row.max()) + 1 if row.size else 0
+    wide = np.zeros((n_rows, n_i), dtype=np.int16)
+    wide[row, i] = a + 1
+    row_s = np.zeros(n_rows, dtype=np.int64)
+    row_g = np.zeros(n_rows, dtype=np.int64)
+    row_s[row] = s
+    row_g[row] = g
+
+    base = n_levels + 1
+    if n_i * np.log2(base) + np.log2(max(n_s * n_g, 1)) < 62:  # one int64 key per row
+        key = wide.astype(np.int64) @ (base ** np.arange(n_i - 1, -1, -1, dtype=np.int64))
+        full = (row_s * n_g + row_g) * base**n_i + key
+        uniq, first, count = np.unique(full, return_index=True, return_counts=True)
+        return Patterns(subject=row_s[first], group=row_g[first], answers=wide[first], count=count)
+    stacked = np.column_stack([row_s, row_g, wide.astype(np.int64)])
+    uniq_rows, count = np.unique(stacked, axis=0, return_counts=True)
+    return Patterns(subject=uniq_rows[:, 0], group=uniq_rows[:, 1],
+                    answers=uniq_rows[:, 2:].astype(np.int16), count=count)

@@ -1,0 +1,207 @@
+"""Tallies: what a scorecard needs to know about the ballots, and nothing more.
+
+A :class:`Tallies` is the seam between ballots and scores. ``python -m scoring`` fills it from
+``answers.csv`` with :func:`tally_answers`; the web service may fill it from SQL ``GROUP BY``
+queries. The scorecard depends on a ``Tallies`` (and the organizational ratings) only.
+
+Definitions (SCORING.md rule 1): a ballot is *valid for s* when it gives at least one level
+answer (not 不了解 ``unknown``) to an item of s; n(s,g) counts the valid ballots for s in group g.
+A ballot is a 废票 (uniform ballot) when all of its level answers, at least 3 of them, are one
+and the same level; its 不了解 answers are ignored in that test, as they are in every
+denominator. With ``scheme.uniform_ballots == "exclude"`` a 废票 counts in no score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .codes import answer_keys, ballot_codes, to_codes
+from .spec import RoundSpec
+
+#: a ballot needs at least this many level answers, all the same, to be a 废票
+UNIFORM_MIN_ANSWERS = 3
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """The counts behind a scorecard.
+
+    Attributes
+    ----------
+    counts
+        columns ``subject, group, item, answer, count``: level answers (never ``unknown``) of
+        counted ballots (废票 already removed when ``scheme.uniform_ballots == "exclude"``).
+        Rows with a zero count may be left out.
+    valid
+        columns ``subject, group, n``: n(s,g), valid counted ballots for s in g. Missing rows
+        mean 0.
+    received
+        ballots received per group key, every ballot (废票 included).
+    spoiled
+        废票 excluded per group key (zeros when uniform ballots are counted).
+    ballots
+        ballot-level level answers of counted ballots, columns ``response_id, group, subject,
+        item, answer``; only the interval and Cronbach's alpha use it. ``None``: no interval.
+    """
+
+    counts: pd.DataFrame
+    valid: pd.DataFrame
+    received: dict[str, int]
+    spoiled: dict[str, int]
+    ballots: pd.DataFrame | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class CodedAnswers:
+    """Answer rows as integer codes (see :mod:`scoring.codes`); ``n_ballots`` = R."""
+
+    ballot: np.ndarray
+    group: np.ndarray
+    subject: np.ndarray
+    item: np.ndarray
+    answer: np.ndarray
+    n_ballots: int
+
+
+def code_answers(spec: RoundSpec, answers: pd.DataFrame) -> CodedAnswers:
+    """Integer codes of an answers frame (``response_id, group, subject, item, answer``)."""
+    missing = [c for c in ("response_id", "group", "subject", "item", "answer") if c not in answers.columns]
+    if missing:
+        raise ValueError(f"answers frame lacks column(s) {', '.join(missing)}")
+    ballot, n_ballots = ballot_codes(answers["response_id"])
+    return CodedAnswers(
+        ballot=ballot,
+        group=to_codes(answers["group"], spec.group_keys, "group"),
+        subject=to_codes(answers["subject"], spec.subject_codes, "subject"),
+        item=to_codes(answers["item"], spec.item_keys, "item"),
+        answer=to_codes(answers["answer"], answer_keys(spec), "answer"),
+        n_ballots=n_ballots,
+    )
+
+
+def uniform_ballots(coded: CodedAnswers, n_levels: int) -> np.ndarray:
+    """Boolean per ballot code: a 废票, i.e. k ≥ 3 level answers that are all the same level.
+
+    With k level answers a_1..a_k (codes), the ballot is uniform when k ≥ 3 and
+    k·Σa² = (Σa)² (zero variance); 不了解 answers are left out.
+    """
+    level = coded.answer < n_levels
+    ballots = coded.ballot[level]
+    a = coded.answer[level].astype(np.float64)
+    k = np.bincount(ballots, minlength=coded.n_ballots)
+    s1 = np.bincount(ballots, weights=a, minlength=coded.n_ballots)
+    s2 = np.bincount(ballots, weights=a * a, minlength=coded.n_ballots)
+    return (k >= UNIFORM_MIN_ANSWERS) & (k * s2 == s1 * s1)
+
+
+def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
+    """Tally an answers frame (as :func:`scoring.io.read_answers` returns it, already validated).
+
+    ``received[g]`` counts every distinct ``response_id`` of group g; ``spoiled[g]`` the 废票
+    among them when ``scheme.uniform_ballots == "exclude"``; ``counts`` and ``valid`` cover the
+    counted ballots only.
+    """
+    coded = code_answers(spec, answers)
+    n_g, n_s, n_i = len(spec.groups), len(spec.subjects), len(spec.items)
+    n_levels = len(spec.scale.levels)
+    n_r = coded.n_ballots
+
+    present = np.bincount(coded.ballot, minlength=n_r) > 0
+    group_of = np.zeros(n_r, dtype=np.int64)
+    group_of[coded.ballot] = coded.group
+    received = np.bincount(group_of[present], minlength=n_g)
+
+    if spec.scheme.uniform_ballots == "exclude":
+        spoiled_ballot = uniform_ballots(coded, n_levels) & present
+    else:
+        spoiled_ballot = np.zeros(n_r, dtype=bool)
+    spoiled = np.bincount(group_of[spoiled_ballot], minlength=n_g)
+
+    keep = (coded.answer < n_levels) & ~spoiled_ballot[coded.ballot]
+    b, g, s, i, a = (coded.ballot[keep], coded.group[keep], coded.subject[keep],
+                     coded.item[keep], coded.answer[keep])
+
+    cube = np.bincount(((s * n_g + g) * n_i + i) * n_levels + a, minlength=n_s * n_g * n_i * n_levels)
+    counts = counts_frame(spec, cube.reshape(n_s, n_g, n_i, n_levels))
+
+    pair = b * n_s + s
+    if n_r * n_s <= max(8 * len(pair), 1 << 22):
+        mark = np.zeros(n_r * n_s, dtype=bool)
+        mark[pair] = True
+        valid_pairs = np.flatnonzero(mark)
+    else:
+        valid_pairs = pd.unique(pair)
+    valid_s = valid_pairs % n_s
+    valid_g = group_of[valid_pairs // n_s]
+    n = np.bincount(valid_s * n_g + valid_g, minlength=n_s * n_g).reshape(n_s, n_g)
+    valid = valid_frame(spec, n)
+
+    ballots = pd.DataFrame({
+        "response_id": b,
+        "group": pd.Categorical.from_codes(g, categories=list(spec.group_keys)),
+        "subject": pd.Categorical.from_codes(s, categories=list(spec.subject_codes)),
+        "item": pd.Categorical.from_codes(i, categories=list(spec.item_keys)),
+        "answer": pd.Categorical.from_codes(a, categories=list(answer_keys(spec))),
+    })
+    keys = spec.group_keys
+    return Tallies(
+        counts=counts,
+        valid=valid,
+        received={k: int(received[j]) for j, k in enumerate(keys)},
+        spoiled={k: int(spoiled[j]) for j, k in enumerate(keys)},
+        ballots=ballots,
+    )
+
+
+def counts_frame(spec: RoundSpec, cube: np.ndarray) -> pd.DataFrame:
+    """The ``counts`` frame of a dense array ``cube[s, g, i, level]`` (zero cells left out)."""
+    s, g, i, a = np.nonzero(cube)
+    return pd.DataFrame({
+        "subject": np.asarray(spec.subject_codes, dtype=object)[s],
+        "group": np.asarray(spec.group_keys, dtype=object)[g],
+        "item": np.asarray(spec.item_keys, dtype=object)[i],
+        "answer": np.asarray(spec.scale.keys, dtype=object)[a],
+        "count": cube[s, g, i, a].astype(np.int64),
+    })
+
+
+def valid_frame(spec: RoundSpec, n: np.ndarray) -> pd.DataFrame:
+    """The ``valid`` frame of ``n[s, g]``: one row per group and subject it rates."""
+    rows = [(subject.code, group.key, int(n[si, gi]))
+            for si, subject in enumerate(spec.subjects)
+            for gi, group in enumerate(spec.groups) if group.rates(subject.code)]
+    return pd.DataFrame(rows, columns=["subject", "group", "n"]).astype({"n": np.int64})
+
+
+def dense_counts(spec: RoundSpec, tallies: Tallies) -> tuple[np.ndarray, np.ndarray]:
+    """``cube[s, g, i, level]`` answer counts and ``n[s, g]`` valid ballots, from a Tallies.
+
+    Raises
+    ------
+    ValueError
+        when the tallies name a subject, group, item or level the spec lacks, or an answer
+        ``unknown`` (which belongs in no count).
+    """
+    n_g, n_s, n_i = len(spec.groups), len(spec.subjects), len(spec.items)
+    n_levels = len(spec.scale.levels)
+    cube = np.zeros((n_s, n_g, n_i, n_levels), dtype=np.int64)
+    c = tallies.counts
+    if len(c):
+        s = to_codes(c["subject"], spec.subject_codes, "subject")
+        g = to_codes(c["group"], spec.group_keys, "group")
+        i = to_codes(c["item"], spec.item_keys, "item")
+        a = to_codes(c["answer"], spec.scale.keys, "answer level")
+        counts = c["count"].to_numpy(dtype=np.int64)
+        if counts.size and counts.min() < 0:
+            raise ValueError("counts must not be negative")
+        np.add.at(cube, (s, g, i, a), counts)
+    n = np.zeros((n_s, n_g), dtype=np.int64)
+    v = tallies.valid
+    if len(v):
+        s = to_codes(v["subject"], spec.subject_codes, "subject")
+        g = to_codes(v["group"], spec.group_keys, "group")
+        np.add.at(n, (s, g), v["n"].to_numpy(dtype=np.int64))
+    return cube, n
