@@ -1,0 +1,216 @@
+"""Shared fixtures: an app on SQLite and on a real PostgreSQL server, its client and CLI runner,
+and factories for rounds and ballots.
+
+Every test that takes ``app`` runs once per database backend. The schema always comes from the
+Alembic migrations: they are applied once per backend to a template, and each test gets a fresh
+copy of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from survey import create_app
+
+from .pg_server import PostgresServer, find_bindir, start_server
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SECRET = "test-secret-key"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if find_bindir() is None:
+        return "postgresql: no initdb/pg_ctl on this machine: PostgreSQL tests will be SKIPPED"
+    return f"postgresql: server binaries in {find_bindir()}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    if find_bindir() is None:
+        if IN_CI:
+            pytest.fail("CI=true but PostgreSQL server binaries are missing: .ci/run must install them")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: skipping PostgreSQL tests")
+    server = start_server()
+    yield server
+    server.stop()
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True})
+    app.instance_path = str(instance)
+    with app.app_context():
+        upgrade()
+        from survey.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    _migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    engine = sa.create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("CREATE DATABASE survey_template"))
+    engine.dispose()
+    _migrate(pg_server.url_for("survey_template"), tmp_path_factory.mktemp("pg-instance"))
+    return "survey_template"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database: a copy of the backend's template."""
+    if request.param == "sqlite":
+        path = tmp_path / "survey.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    template = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    yield server.url_for(name)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app({
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
+        "BASE_URL": "https://survey.example.edu.cn",
+        "TESTING": True,
+    })
+    app.instance_path = str(tmp_path / "instance")
+    Path(app.instance_path).mkdir(exist_ok=True)
+    with app.app_context():
+        yield app
+        from survey.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+# --- round specs and factories -------------------------------------------------------------
+
+BASE_SPEC: dict[str, Any] = {
+    "slug": "r2012",
+    "title": "2012年基层党组织群众评议",
+    "year": 2012,
+    "scale": "satisfaction3",
+    "subjects": [
+        {"code": "B01", "name": "计算机学院党总支", "commitment": "为师生办实事不少于3件"},
+        {"code": "B02", "name": "机关党委"},
+    ],
+    "items": [
+        {"key": "service", "text": "服务师生", "weight": 1},
+        {"key": "conduct", "text": "工作作风", "weight": 2},
+    ],
+    "groups": [
+        {"key": "staff", "name": "教职工", "weight": 0.5, "access": "codes", "expected": 10},
+        {"key": "students", "name": "学生", "weight": 0.3, "access": "open", "subjects": ["B01"]},
+    ],
+    "comments": True,
+    "scheme": {"combine": {"organizational": 0.6, "public": 0.4}, "org_trim": 1, "min_group_responses": 1,
+               "display_min": 1},
+}
+
+
+@pytest.fixture
+def spec() -> dict[str, Any]:
+    """A small round spec to change per test (a fresh copy each time)."""
+    return copy.deepcopy(BASE_SPEC)
+
+
+@pytest.fixture
+def make_round(app: Flask):  # noqa: ANN201
+    """``make_round(spec, status="open")`` → the stored Round, committed."""
+    from survey.database import unit_of_work
+    from survey.rounds.lifecycle import transition
+    from survey.rounds.services import import_round
+
+    def make(spec: dict[str, Any] | None = None, status: str = "open"):  # noqa: ANN202
+        with unit_of_work():
+            round_ = import_round(copy.deepcopy(spec or BASE_SPEC))
+            for action in {"draft": [], "open": ["open"], "closed": ["open", "close"],
+                           "published": ["open", "close", "publish"]}[status]:
+                transition(round_, action)
+        return round_
+
+    return make
+
+
+@pytest.fixture
+def issue_codes(app: Flask):  # noqa: ANN201
+    """``issue_codes(round, "staff", 3)`` → the clear codes, committed."""
+    from survey.codes.services import issue_ballot_codes
+    from survey.database import unit_of_work
+
+    def issue(round_, group: str, count: int) -> list[str]:  # noqa: ANN001
+        with unit_of_work():
+            return [c.code for c in issue_ballot_codes(round_, group, count)]
+
+    return issue
+
+
+FORM_TOKEN = re.compile(r'name="(csrf_token|ticket)" value="([^"]*)"')
+
+
+def page_tokens(html: str) -> dict[str, str]:
+    """The hidden csrf_token and ticket of a questionnaire page."""
+    return dict(FORM_TOKEN.findall(html))
+
+
+@pytest.fixture
+def submit(client: FlaskClient):  # noqa: ANN201
+    """``submit(url, answers)``: open the page as a phone would, then post the answers."""
+
+    def post(url: str, answers: dict[str, str], *, with_client: FlaskClient | None = None):  # noqa: ANN202
+        c = with_client or client
+        page = c.get(url)
+        assert page.status_code == 200, page.get_data(as_text=True)
+        return c.post(url, data={**page_tokens(page.get_data(as_text=True)), **answers})
+
+    return post
+
+
+RECEIPT = re.compile(r'id="receipt">([^<]+)<')
+
+
+def receipt_of(response) -> str | None:  # noqa: ANN001
+    found = RECEIPT.search(response.get_data(as_text=True))
+    return found.group(1) if found else None
