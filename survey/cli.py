@@ -118,11 +118,11 @@ def rounds_status(slug: str) -> None:
 
     round_ = _round(slug)
     click.echo(f"{round_.title} [{round_.slug}] — {round_.status}")
-    click.echo(f"{'group':<12}{'access':<8}{'expected':>9}{'codes':>8}{'used':>7}{'ballots':>9}{'particip.':>11}")
+    click.echo(f"{'group':<12}{'access':<8}{'expected':>9}{'codes':>8}{'unused':>8}{'ballots':>9}{'particip.':>11}")
     for t in round_turnout(round_):
         part = f"{t.participation:.1%}" if t.participation is not None else "-"
         click.echo(
-            f"{t.key:<12}{t.access:<8}{t.expected or '-':>9}{t.codes_issued:>8}{t.codes_used:>7}{t.ballots:>9}{part:>11}"
+            f"{t.key:<12}{t.access:<8}{t.expected or '-':>9}{t.codes_issued:>8}{t.codes_unused:>8}{t.ballots:>9}{part:>11}"
         )
 
 

@@ -8,6 +8,7 @@ copy of it.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import os
 import re
@@ -97,6 +98,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+class PhoneClient(FlaskClient):
+    """A test client whose every request runs in a context of its own, as in a real server.
+
+    The ``app`` fixture keeps an application context open for the test's own queries; without
+    this, requests would reuse it and share ``g`` (where the CSRF token is cached) and the
+    database session between different "phones".
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # noqa: ANN201
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({
@@ -106,6 +119,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         "TESTING": True,
     })
     app.instance_path = str(tmp_path / "instance")
+    app.test_client_class = PhoneClient
     Path(app.instance_path).mkdir(exist_ok=True)
     with app.app_context():
         yield app

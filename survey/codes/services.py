@@ -86,9 +86,8 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
     clash = set(db.session.scalars(select(BallotCode.code_hash).where(BallotCode.code_hash.in_(list(codes)))))
     for digest in clash:  # 49 bits of randomness: practically never
         del codes[digest]
-    db.session.add_all(
-        BallotCode(round_id=round_.id, group_id=group.id, code_hash=digest, used=False) for digest in codes
-    )
+    db.session.add_all(BallotCode(round_id=round_.id, group_id=group.id, code_hash=digest) for digest in codes)
+    group.codes_issued += len(codes)
     db.session.flush()
     if clash:
         return issue_ballot_codes(round_, group_key, len(clash)) + [

@@ -4,9 +4,11 @@ ballot code, the QR of its link and a short instruction, separated by dashed cut
 The slips carry no serial number or anything else that could tie a slip to the person who
 was handed it; the code itself is the only secret on them.
 
-Chinese text uses reportlab's built-in CID font ``STSong-Light``, which every PDF reader
-supplies, so no font file is shipped or embedded. QR codes are drawn as vector rectangles
-from the segno matrix, so they stay crisp at any print size.
+Chinese text uses reportlab's built-in CID font ``STSong-Light``, one of Adobe's standard
+Asian fonts: it is not embedded, and the reader substitutes a Chinese Song face, so no font
+file is shipped. Latin runs (the URL) use Helvetica, whose widths every reader agrees on.
+QR codes are drawn as vector rectangles from the segno matrix, so they stay crisp at any
+print size.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 from ..qr import QUIET_ZONE, make_qr
 
 CJK_FONT = "STSong-Light"
+LATIN_FONT = "Helvetica"
 CODE_FONT = "Courier-Bold"
 INSTRUCTION = (
     "请用手机扫描二维码参加评议；也可访问 {base_url}/b/ 输入评议码。"
@@ -45,9 +48,19 @@ MARGIN_TOP = 10 * mm
 MARGIN_BOTTOM = 16 * mm
 SLIP_WIDTH = (PAGE_WIDTH - 2 * MARGIN_X) / COLUMNS
 SLIP_HEIGHT = (PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM) / ROWS
-PADDING = 2.5 * mm
-GAP = 2 * mm
+EDGE = 1.5 * mm
+GAP = 1.5 * mm
 MIN_QR_WIDTH = 25 * mm
+#: the "评议码" label and the code beside the bottom of the QR, at the largest code size
+CODE_BLOCK_HEIGHT = 20 * 0.75 + 4 + 8 + 4
+
+#: (font size, most lines) to try in turn: a title stays on one line if a slightly smaller
+#: size allows; the instruction may shrink and wrap but is never cut short
+_TITLE_ATTEMPTS = [
+    (11, 1), (10.5, 1), (10, 1), (9.5, 1), (9, 1), (11, 2), (10, 2), (9, 2), (9, 3), (8, 3)
+]
+_GROUP_ATTEMPTS = [(9, 1), (8, 1), (8, 2)]
+_INSTRUCTION_ATTEMPTS = [(8, 2), (7.5, 2), (7, 2), (7, 3), (6.5, 4)]
 
 _INK = (0, 0, 0)
 _MUTED = (0.35, 0.35, 0.35)
@@ -56,6 +69,7 @@ _CUT_LINE = (0.55, 0.55, 0.55)
 #: a Latin run (a URL stays whole) or one other character, each with the closing
 #: punctuation after it, so that no line starts with "，" or "。"
 _WRAP_TOKEN = re.compile(r"(?:[!-~]+|\s+|.)[，。；：、）」』！？]*")
+_SCRIPT_RUN = re.compile(r"[ -~]+|[^ -~]+")
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,12 @@ def render_slips_pdf(
             raise ValueError(f"slip {number} must be a (code, url) pair with both filled in")
     _register_fonts()
     out = Path(out)
-    layout = _Layout.fit(title=title, group_name=group_name, base_url=base_url)
+    layout = _Layout.fit(
+        title=title,
+        group_name=group_name,
+        base_url=base_url,
+        modules=max(make_qr(url).symbol_size(border=0)[0] for _, url in slips[:SLIPS_PER_PAGE]),
+    )
     pages = math.ceil(len(slips) / SLIPS_PER_PAGE)
     temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -142,77 +161,94 @@ def _register_fonts() -> None:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Everything about a slip that is the same on every slip of one document."""
+    """Everything about a slip that is the same on every slip of one document.
+
+    The QR symbol, the instruction below it and the text beside it share the same inner
+    margin; the symbol's quiet zone lies inside that margin, so nothing is drawn on it and
+    it stays on the slip after cutting.
+    """
 
     title: _Text
     group: _Text
     instruction: _Text
-    qr_box: float
+    symbol: float
+    inset: float
 
     @classmethod
-    def fit(cls, *, title: str, group_name: str, base_url: str) -> _Layout:
+    def fit(cls, *, title: str, group_name: str, base_url: str, modules: int) -> _Layout:
+        """Size the slip for QR symbols of ``modules`` modules a side."""
+        _register_fonts()
         instruction = INSTRUCTION.format(base_url=base_url.rstrip("/"))
-        instruction_width = SLIP_WIDTH - 2 * PADDING
-        fitted_instruction = _fit(instruction, instruction_width, sizes=(8, 7.5, 7, 6.5), max_lines=2)
-        instruction_height = len(fitted_instruction.lines) * fitted_instruction.leading
-        qr_box = SLIP_HEIGHT - 2 * PADDING - instruction_height - GAP
-        text_width = SLIP_WIDTH - 2 * PADDING - qr_box - GAP
+        quiet = 4 * mm
+        for _ in range(3):
+            inset = EDGE + quiet
+            fitted = _fit(instruction, SLIP_WIDTH - 2 * inset, _INSTRUCTION_ATTEMPTS)
+            room = SLIP_HEIGHT - 2 * EDGE - GAP - len(fitted.lines) * fitted.leading
+            symbol = room * modules / (modules + 2 * QUIET_ZONE)
+            quiet = symbol * QUIET_ZONE / modules
+        if symbol < MIN_QR_WIDTH:
+            raise ValueError("the slip URLs are too long to print as QR codes at least 25 mm wide")
+        text_width = SLIP_WIDTH - 2 * inset - symbol - quiet - GAP
+        group = _fit(f"参评群体：{group_name}", text_width, _GROUP_ATTEMPTS)
+        room = symbol - CODE_BLOCK_HEIGHT - group.size * 0.4 - len(group.lines) * group.leading
+        title_attempts = [(size, n) for size, n in _TITLE_ATTEMPTS if n * size * 1.25 <= room]
         return cls(
-            title=_fit(title, text_width, sizes=(11, 10, 9, 8), max_lines=2),
-            group=_fit(f"参评群体：{group_name}", text_width, sizes=(9, 8, 7), max_lines=1),
-            instruction=fitted_instruction,
-            qr_box=qr_box,
+            title=_fit(title, text_width, title_attempts or [(8, 1)]),
+            group=group,
+            instruction=fitted,
+            symbol=symbol,
+            inset=inset,
         )
 
     def draw_slip(self, canvas: Canvas, left: float, top: float, *, code: str, url: str) -> None:
         """Draw one slip whose top left corner is at (``left``, ``top``)."""
-        box_left = left + PADDING
-        box_top = top - PADDING
-        symbol_bottom = _draw_qr(canvas, url, box_left, box_top, self.qr_box)
+        symbol_left = left + self.inset
+        symbol_top = top - self.inset
+        symbol_bottom = symbol_top - self.symbol
+        _draw_qr(canvas, url, symbol_left, symbol_top, self.symbol)
 
-        text_left = box_left + self.qr_box + GAP
-        text_width = left + SLIP_WIDTH - PADDING - text_left
-        y = box_top - self.title.size
+        quiet = self.inset - EDGE
+        text_left = symbol_left + self.symbol + quiet + GAP
+        text_width = left + SLIP_WIDTH - self.inset - text_left
+        y = symbol_top - self.title.size * 0.88
         canvas.setFillColorRGB(*_INK)
-        canvas.setFont(CJK_FONT, self.title.size)
         for line in self.title.lines:
-            canvas.drawString(text_left, y, line)
+            _draw_text(canvas, text_left, y, line, self.title.size)
             y -= self.title.leading
         canvas.setFillColorRGB(*_MUTED)
-        canvas.setFont(CJK_FONT, self.group.size)
-        canvas.drawString(text_left, y - self.group.size * 0.3, self.group.lines[0])
+        y -= self.group.size * 0.4
+        for line in self.group.lines:
+            _draw_text(canvas, text_left, y, line, self.group.size)
+            y -= self.group.leading
 
         code_size = min(20.0, text_width / (0.6 * max(len(code), 1)))
-        code_baseline = symbol_bottom
         canvas.setFillColorRGB(*_INK)
         canvas.setFont(CODE_FONT, code_size)
-        canvas.drawString(text_left, code_baseline, code)
+        canvas.drawString(text_left, symbol_bottom, code)
         canvas.setFillColorRGB(*_MUTED)
         canvas.setFont(CJK_FONT, 8)
-        canvas.drawString(text_left, code_baseline + code_size * 0.85 + 3, "评议码")
+        canvas.drawString(text_left, symbol_bottom + code_size * 0.75 + 4, "评议码")
 
-        y = box_top - self.qr_box - GAP - self.instruction.size
+        y = symbol_bottom - quiet - GAP - self.instruction.size * 0.88
         canvas.setFillColorRGB(*_INK)
-        canvas.setFont(CJK_FONT, self.instruction.size)
         for line in self.instruction.lines:
-            canvas.drawString(box_left, y, line)
+            _draw_text(canvas, symbol_left, y, line, self.instruction.size)
             y -= self.instruction.leading
 
 
-def _draw_qr(canvas: Canvas, url: str, left: float, top: float, box: float) -> float:
-    """Draw the QR of ``url`` inside a square ``box`` wide whose outer 4 modules are the
-    quiet zone; return the bottom edge of the symbol itself."""
+def _draw_qr(canvas: Canvas, url: str, left: float, top: float, width: float) -> None:
+    """Draw the QR symbol of ``url``, ``width`` wide, its top left corner at (``left``,
+    ``top``).
+
+    The symbol is one filled path of horizontal runs of dark modules, written in module
+    units under a transform: a single fill leaves no hairline seams between modules in
+    on-screen viewers, and integer operands keep 2,000 slips fast to write.
+    """
     matrix = make_qr(url).matrix
-    modules = len(matrix)
-    module = box / (modules + 2 * QUIET_ZONE)
-    if module * modules < MIN_QR_WIDTH:
-        raise ValueError(f"the URL {url!r} is too long to print as a QR of at least 25 mm")
-    symbol_left = left + QUIET_ZONE * module
-    symbol_top = top - QUIET_ZONE * module
-    path = canvas.beginPath()
+    module = width / len(matrix)
+    runs = []
     for row_number, row in enumerate(matrix):
-        y = symbol_top - (row_number + 1) * module
-        column = 0
+        column, modules = 0, len(row)
         while column < modules:
             if not row[column]:
                 column += 1
@@ -220,10 +256,12 @@ def _draw_qr(canvas: Canvas, url: str, left: float, top: float, box: float) -> f
             start = column
             while column < modules and row[column]:
                 column += 1
-            path.rect(symbol_left + start * module, y, (column - start) * module, module)
+            runs.append(f"{start} {row_number} {column - start} 1 re")
+    canvas.saveState()
     canvas.setFillColorRGB(*_INK)
-    canvas.drawPath(path, stroke=0, fill=1)
-    return symbol_top - modules * module
+    canvas.transform(module, 0, 0, -module, left, top)
+    canvas.addLiteral("\n".join(runs) + "\nf")
+    canvas.restoreState()
 
 
 def _draw_cut_lines(canvas: Canvas, *, rows: int) -> None:
@@ -246,25 +284,37 @@ def _draw_footer(canvas: Canvas, *, title: str, page: int, pages: int) -> None:
     y = MARGIN_BOTTOM / 2 - 3
     canvas.setFillColorRGB(*_MUTED)
     right = f"第 {page} / {pages} 页"
-    canvas.setFont(CJK_FONT, 8)
-    room = PAGE_WIDTH - 2 * MARGIN_X - pdfmetrics.stringWidth(right, CJK_FONT, 8) - 10 * mm
-    canvas.drawString(MARGIN_X, y, _fit(f"{title}　沿虚线裁开", room, sizes=(8,), max_lines=1).lines[0])
-    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, y, right)
+    room = PAGE_WIDTH - 2 * MARGIN_X - _width(right, 8) - 10 * mm
+    left = _fit(f"{title}　请沿虚线裁开", room, [(8, 1)]).lines[0]
+    _draw_text(canvas, MARGIN_X, y, left, 8)
+    _draw_text(canvas, PAGE_WIDTH - MARGIN_X - _width(right, 8), y, right, 8)
 
 
-def _fit(text: str, width: float, *, sizes: Sequence[float], max_lines: int) -> _Text:
-    """Wrap ``text`` at the largest of ``sizes`` that fits in ``max_lines`` lines; at the
-    smallest size, cut the last line short with "…" when it still does not fit."""
-    for size in sizes:
+def _fit(text: str, width: float, attempts: Sequence[tuple[float, int]]) -> _Text:
+    """Wrap ``text`` by the first ``(size, max_lines)`` attempt that fits ``width``; if none
+    does, use the last one and cut its last line short with "…"."""
+    for size, max_lines in attempts:
         lines = _wrap(text, width, size)
         if len(lines) <= max_lines:
-            return _Text(tuple(lines), size)
-    size = sizes[-1]
+            return _Text(tuple(_balance(text, width, size, lines)), size)
+    size, max_lines = attempts[-1]
     lines = _wrap(text, width, size)[:max_lines]
     last = lines[-1]
     while last and _width(last + "…", size) > width:
         last = last[:-1]
     return _Text((*lines[:-1], last.rstrip() + "…"), size)
+
+
+def _balance(text: str, width: float, size: float, lines: list[str]) -> list[str]:
+    """Narrow the measure while the text keeps its number of lines and no word (a URL)
+    has to be split, so that a wrapped text does not end in a single orphaned character."""
+    widest_word = max(_width(token.strip(), size) for token in _WRAP_TOKEN.findall(text))
+    while len(lines) > 1 and width - size / 2 >= widest_word:
+        narrower = _wrap(text, width - size / 2, size)
+        if len(narrower) > len(lines):
+            break
+        lines, width = narrower, width - size / 2
+    return lines
 
 
 def _wrap(text: str, width: float, size: float) -> list[str]:
@@ -290,5 +340,20 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
     return lines
 
 
+def _runs(text: str) -> list[tuple[str, str]]:
+    """Split text into (font, run): Latin in Helvetica, everything else in the CJK font.
+
+    The CJK font is not embedded, and readers substitute a Chinese font whose Latin glyphs
+    do not match its widths, which garbles URLs; Helvetica's metrics are standard."""
+    return [(LATIN_FONT if run[0] <= "~" else CJK_FONT, run) for run in _SCRIPT_RUN.findall(text)]
+
+
 def _width(text: str, size: float) -> float:
-    return pdfmetrics.stringWidth(text, CJK_FONT, size)
+    return sum(pdfmetrics.stringWidth(run, font, size) for font, run in _runs(text))
+
+
+def _draw_text(canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
+    for font, run in _runs(text):
+        canvas.setFont(font, size)
+        canvas.drawString(x, y, run)
+        x += pdfmetrics.stringWidth(run, font, size)

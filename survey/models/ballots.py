@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, random_id
 
 
 class BallotCode(Base):
-    """A single-use ballot code, by its keyed hash. Nothing here changes when it is used but
-    ``used``; it records no time and no ballot."""
+    """A single-use ballot code that has not been used yet, by its keyed hash.
+
+    Using a code deletes its row (in the ballot's transaction) instead of setting a flag: on
+    PostgreSQL an updated row is a new row version whose ``xmin`` is the ballot's transaction
+    id and whose position follows the order of use, and either would join it to the ballot.
+    A deleted row leaves nothing for a query to read. It records no time and no ballot.
+    """
 
     __tablename__ = "ballot_codes"
 
@@ -27,7 +32,6 @@ class BallotCode(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"))
     #: HMAC-SHA256 of the normalized code under the service's code key, hex
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    used: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_ballot_codes_round_group", "round_id", "group_id"),)
 

@@ -126,6 +126,8 @@ class Group(Base):
     #: the group's size, for participation
     expected: Mapped[int | None]
     once_per_device: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: ballot codes issued so far; those still stored are the unused ones
+    codes_issued: Mapped[int] = mapped_column(default=0)
     position: Mapped[int]
 
     round: Mapped[Round] = relationship(back_populates="groups")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from flask import current_app
-from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
 
 from scoring.scales import UNKNOWN, UNKNOWN_LABEL
@@ -125,7 +125,8 @@ class Block:
 
 def make_questionnaire_form(spec: RoundSpec, group: Group) -> tuple[type[QuestionnaireForm], list[Block]]:
     """A form class for ``group``'s questionnaire, and the blocks the page shows, in spec order."""
-    choices = [(level.key, level.label) for level in spec.scale.levels] + [(UNKNOWN, UNKNOWN_LABEL)]
+    choices = [SelectChoice(level.key, level.label) for level in spec.scale.levels]
+    choices.append(SelectChoice(UNKNOWN, UNKNOWN_LABEL))
     attrs: dict[str, object] = {}
     blocks: list[Block] = []
     for code in group.subjects:
@@ -141,7 +142,7 @@ def make_questionnaire_form(spec: RoundSpec, group: Group) -> tuple[type[Questio
                 "意见建议", validators=[Optional(), Length(max=COMMENT_MAX, message=f"意见建议最多{COMMENT_MAX}字。")]
             )
         blocks.append(Block(subject=spec.subject(code), fields=tuple(fields), comment=comment))
-    attrs["answer_values"] = frozenset(key for key, _ in choices)
+    attrs["answer_values"] = frozenset(c.value for c in choices)
     attrs["answer_names"] = tuple(n for b in blocks for n, _ in b.fields)
     attrs["comment_names"] = tuple(b.comment for b in blocks if b.comment)
     form_class = type("Questionnaire", (QuestionnaireForm,), attrs)

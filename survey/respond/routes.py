@@ -12,8 +12,8 @@ from ..extensions import db
 from ..models import Ballot, BallotCode, Group, Round, RoundStatus
 from ..rounds.lifecycle import accepting_state
 from ..rounds.services import round_spec
-from .forms import make_questionnaire_form, make_ticket
-from .services import CodeAlreadyUsed, cast_ballot, new_receipt, receipt_exists
+from .forms import make_questionnaire_form, make_ticket, read_ticket
+from .services import USED_MESSAGE, CodeAlreadyUsed, cast_ballot, new_receipt, receipt_exists
 
 bp = Blueprint("respond", __name__)
 
@@ -37,7 +37,15 @@ def enter_code():
 def ballot(code: str):
     stored = find_code(code)
     if stored is None:
-        return render_template("respond/enter_code.html", error="评议码无效，请核对后重新输入。", typed=code), 404
+        if request.method == "POST":
+            # a copy of this page may have spent the code a moment ago (a double tap)
+            receipt = read_ticket(request.form.get("ticket", ""))
+            earlier = db.session.scalar(select(Ballot).where(Ballot.receipt == receipt)) if receipt else None
+            if earlier is not None:
+                round_ = db.session.get(Round, earlier.round_id)
+                return render_template("respond/receipt.html", round=round_, receipt=receipt, repeated=True)
+            return message("提交未成功", USED_MESSAGE, 409)
+        return render_template("respond/enter_code.html", error=USED_MESSAGE, typed=code), 404
     round_ = db.session.get(Round, stored.round_id)
     group = db.session.get(Group, stored.group_id)
     return questionnaire(round_, group, code=stored)
@@ -66,8 +74,6 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
     once = code is None and group.once_per_device
 
     if request.method == "GET":
-        if code is not None and code.used:
-            return message(round_.title, "此评议码已经使用过。每个评议码只能提交一次。", 409)
         if once and device_mark in session.get(CAST_KEY, []):
             return message(round_.title, "您已在本设备上提交过本次评议，感谢您的参与！", 200)
         form.ticket.data = make_ticket(new_receipt())

@@ -1,7 +1,8 @@
 """Casting a ballot: one short transaction that spends the code (if any) and stores the answers.
 
-The code is spent with a conditional UPDATE (``... WHERE used = false``): of two phones sending
-one code at the same moment, exactly one sees a row change. The ballot gets a random id and a
+The code is spent by deleting its row, conditionally (``DELETE ... WHERE id = :id``): of two
+phones sending one code at the same moment, exactly one sees a row go, the other none
+(see ``BallotCode`` for why a spent code is deleted rather than flagged). The ballot gets a random id and a
 random receipt, and only the day it was cast. Comments go to their own table with no ballot id.
 """
 
@@ -11,13 +12,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select
 
 from ..codes.services import ALPHABET
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Answer, Ballot, BallotCode, Comment, Group, Round, random_id
 from ..timefmt import BEIJING
+
+
+USED_MESSAGE = "此评议码已经使用过，或者无效。每个评议码只能提交一次；请核对评议条上的评议码。"
 
 
 class CodeAlreadyUsed(ServiceError):
@@ -61,15 +65,12 @@ def cast_ballot(
         return Cast(receipt, repeated=True)
     if code is not None:
         spent = db.session.execute(
-            update(BallotCode)
-            .where(BallotCode.id == code.id, BallotCode.used.is_(False))
-            .values(used=True)
-            .execution_options(synchronize_session=False)
+            delete(BallotCode).where(BallotCode.id == code.id).execution_options(synchronize_session=False)
         )
         if spent.rowcount != 1:
             if receipt_exists(round_, receipt):
                 return Cast(receipt, repeated=True)
-            raise CodeAlreadyUsed("此评议码已经使用过。每个评议码只能提交一次。")
+            raise CodeAlreadyUsed(USED_MESSAGE)
     subject_ids = {s.code: s.id for s in round_.subjects}
     item_ids = {i.key: i.id for i in round_.items}
     ballot_id = random_id()

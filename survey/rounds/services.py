@@ -76,21 +76,34 @@ def round_spec(round_: Round) -> RoundSpec:
 
 
 def close_round(round_: Round) -> int:
-    """Close the round and destroy its ballot codes; returns how many codes were dropped.
+    """Close the round, destroy its unused codes and reseal its comments; returns codes dropped.
 
-    While a round is open, a database superuser could in principle line up when a code was
-    spent with when a ballot arrived (PostgreSQL transaction ids, SQLite's write-ahead log).
-    Once no more ballots can arrive the codes have no use left, so closing deletes them and
-    that trace with them; ``compact_storage`` then purges the dead rows from the files.
+    While a round is open, PostgreSQL gives each comment row the id of the transaction that
+    stored its ballot, and places rows in order of arrival; so does SQLite's write-ahead log
+    for a while. Closing rewrites the comments in one transaction, in random order, under new
+    random ids, and ``compact_storage`` then purges the old row versions from disk. Unused
+    codes have no purpose once no ballot can arrive, so they go too.
     """
-    from sqlalchemy import delete
+    import random
 
-    from ..models import BallotCode
+    from sqlalchemy import delete, insert, select
+
+    from ..models import BallotCode, Comment, random_id
     from .lifecycle import transition
 
     transition(round_, "close")
-    result = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id))
-    return result.rowcount or 0
+    dropped = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id)).rowcount or 0
+    comments = [
+        {"round_id": round_.id, "subject_id": s, "group_id": g, "text": t}
+        for s, g, t in db.session.execute(
+            select(Comment.subject_id, Comment.group_id, Comment.text).where(Comment.round_id == round_.id)
+        )
+    ]
+    random.SystemRandom().shuffle(comments)
+    db.session.execute(delete(Comment).where(Comment.round_id == round_.id))
+    if comments:
+        db.session.execute(insert(Comment), [{"id": random_id(), **c} for c in comments])
+    return dropped
 
 
 def compact_storage() -> None:

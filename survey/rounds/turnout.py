@@ -17,7 +17,7 @@ class GroupTurnout:
     access: str
     expected: int | None
     codes_issued: int
-    codes_used: int
+    codes_unused: int  #: 0 once the round is closed: closing destroys the codes
     ballots: int
 
     @property
@@ -31,18 +31,15 @@ def round_turnout(round_: Round) -> list[GroupTurnout]:
             select(Ballot.group_id, func.count()).where(Ballot.round_id == round_.id).group_by(Ballot.group_id)
         ).all()
     )
-    codes = {
-        gid: (issued, used or 0)
-        for gid, issued, used in db.session.execute(
-            select(BallotCode.group_id, func.count(), func.sum(func.cast(BallotCode.used, db.Integer)))
-            .where(BallotCode.round_id == round_.id)
-            .group_by(BallotCode.group_id)
+    unused = dict(
+        db.session.execute(
+            select(BallotCode.group_id, func.count()).where(BallotCode.round_id == round_.id).group_by(BallotCode.group_id)
         ).all()
-    }
+    )
     return [
         GroupTurnout(
             key=g.key, name=g.name, access=g.access, expected=g.expected,
-            codes_issued=codes.get(g.id, (0, 0))[0], codes_used=int(codes.get(g.id, (0, 0))[1]),
+            codes_issued=g.codes_issued, codes_unused=unused.get(g.id, 0),
             ballots=ballots.get(g.id, 0),
         )
         for g in round_.groups

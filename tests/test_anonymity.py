@@ -1,0 +1,154 @@
+"""Nobody, the database's owner included, can link a ballot to the code or the browser that
+cast it (CONTRACT.md, "What is stored").
+
+These tests play the owner: they cast ballots whose codes, addresses and browsers they know,
+then read every row of every table (and PostgreSQL's system columns) looking for a way back.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+
+from survey.codes.services import hash_code, normalize_code
+
+from .conftest import page_tokens, receipt_of
+
+ADDRESS = "203.0.113.77"
+AGENT = "Mozilla/5.0 (iPhone) MicroMessenger/8.0.49 tracer-5f3a9c"
+BALLOT_TABLES = ("ballots", "answers", "comments")
+
+
+def dump(app: Flask) -> dict[str, list[dict]]:
+    """Every row of every table, as the database's owner would read them."""
+    from survey.extensions import db
+
+    meta = sa.MetaData()
+    meta.reflect(bind=db.engine)
+    with db.engine.connect() as conn:
+        return {name: [dict(r._mapping) for r in conn.execute(sa.select(t))] for name, t in meta.tables.items()}
+
+
+def cast_with_codes(app: Flask, round_, codes: list[str]) -> dict[str, str]:  # noqa: ANN001
+    """Each code from its own phone, in issue order; returns receipt → code (what the owner must not learn)."""
+    truth = {}
+    for n, code in enumerate(codes):
+        phone = app.test_client()
+        url = f"/b/{code}"
+        env = {"REMOTE_ADDR": ADDRESS}
+        page = phone.get(url, headers={"User-Agent": AGENT}, environ_base=env)
+        level = ("satisfied", "basic", "dissatisfied")[n % 3]
+        response = phone.post(
+            url, headers={"User-Agent": AGENT}, environ_base=env,
+            data={**page_tokens(page.get_data(as_text=True)), "a:B01:service": level,
+                  "a:B02:conduct": "unknown", "c:B01": f"意见{n}"},
+        )
+        assert response.status_code == 200, (n, response.get_data(as_text=True)[-300:], page.status_code)
+        truth[receipt_of(response)] = code
+        cookie = phone.get_cookie("session")
+        truth["cookie:" + str(n)] = cookie.value if cookie else ""
+    return truth
+
+
+def test_no_stored_value_leads_from_a_ballot_to_its_code_or_browser(app, make_round, issue_codes) -> None:  # noqa: ANN001
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 24)
+    used, unused = codes[:20], codes[20:]
+    truth = cast_with_codes(app, round_, used)
+    rows = dump(app)
+    everything = repr(rows)
+
+    # No code in clear, no address, no user agent, no cookie value anywhere.
+    for code in codes:
+        assert normalize_code(code) not in everything and code not in everything
+    assert ADDRESS not in everything and "tracer-5f3a9c" not in everything
+    for key, cookie in truth.items():
+        if key.startswith("cookie:") and cookie:
+            assert cookie not in everything
+
+    # A spent code leaves no row: its hash is nowhere, so no flag, row order or row version
+    # of it can be lined up with the ballots.
+    stored_hashes = {r["code_hash"] for r in rows["ballot_codes"]}
+    assert stored_hashes == {hash_code(c) for c in unused}
+    for code in used:
+        assert hash_code(code) not in everything
+
+    # The ballot side shares no value with the code side but the round and group.
+    code_values = {v for r in rows["ballot_codes"] for k, v in r.items() if k not in ("round_id", "group_id")}
+    for table in BALLOT_TABLES:
+        for row in rows[table]:
+            shared = {k for k, v in row.items() if v in code_values and k not in ("round_id", "group_id", "subject_id", "item_id")}
+            assert not shared, (table, shared)
+
+    # No time finer than the day on the ballot side.
+    from survey.extensions import db
+
+    inspector = sa.inspect(db.engine)
+    for table in (*BALLOT_TABLES, "ballot_codes"):
+        for column in inspector.get_columns(table):
+            assert not isinstance(column["type"], sa.DateTime), (table, column["name"])
+    assert {type(r["cast_on"]).__name__ for r in rows["ballots"]} <= {"date"}
+
+    # The ballots hold exactly the receipts handed out, nothing keyed to the code.
+    assert {r["receipt"] for r in rows["ballots"]} == {k for k in truth if not k.startswith("cookie:")}
+
+
+def test_ballot_order_in_storage_is_not_the_order_of_casting(app, make_round, issue_codes) -> None:  # noqa: ANN001
+    """Codes were used in issue order; if the ballots came back in that order, the first
+    ballot would belong to the first slip handed out. Random keys scatter them."""
+    from survey.extensions import db
+
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 30)
+    truth = cast_with_codes(app, round_, codes)
+    order_cast = [r for r in truth if not r.startswith("cookie:")]
+    with db.engine.connect() as conn:
+        orders = {
+            "by id": list(conn.scalars(sa.text("SELECT receipt FROM ballots ORDER BY id"))),
+            "by receipt": list(conn.scalars(sa.text("SELECT receipt FROM ballots ORDER BY receipt"))),
+        }
+        if db.engine.dialect.name == "sqlite":
+            orders["storage order"] = list(conn.scalars(sa.text("SELECT receipt FROM ballots")))
+    for name, order in orders.items():
+        matches = sum(a == b for a, b in zip(order, order_cast))
+        # a random order matches ~1 place in 30; 10 or more happens by chance about 1 in 10^7
+        assert matches < 10, f"ballots {name} follow the order of casting"
+
+
+def test_postgresql_row_versions_do_not_join_ballots_to_codes_or_comments(app, make_round, issue_codes) -> None:  # noqa: ANN001
+    """PostgreSQL stamps each row with the transaction that wrote it (``xmin``). A code flagged
+    in the ballot's transaction would carry the ballot's stamp; a spent code is deleted
+    instead. Comments are restamped when the round closes."""
+    import pytest
+
+    from survey.database import unit_of_work
+    from survey.extensions import db
+    from survey.rounds.services import close_round
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("xmin is a PostgreSQL system column")
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 12)
+    cast_with_codes(app, round_, codes[:8])
+    with db.engine.connect() as conn:
+        ballot_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM ballots")))
+        code_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM ballot_codes")))
+        assert len(ballot_stamps) == 8
+        assert not ballot_stamps & code_stamps
+    with unit_of_work():
+        close_round(round_)
+    with db.engine.connect() as conn:
+        comment_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM comments")))
+        assert len(comment_stamps) == 1 and not comment_stamps & ballot_stamps
+
+
+def test_access_log_never_shows_a_code(app, make_round, issue_codes, caplog) -> None:  # noqa: ANN001
+    """The development server logs the client's address beside the path: codes are blanked."""
+    import logging
+
+    from survey.web import RedactBallotCodes
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s -',
+                               (ADDRESS, "POST /b/ABCDE-FGHJK HTTP/1.1", "200"), None)
+    RedactBallotCodes().filter(record)
+    assert "ABCDE" not in record.getMessage() and ADDRESS in record.getMessage()
