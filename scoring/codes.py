@@ -32,9 +32,12 @@ def to_codes(values: pd.Series | Sequence[str], categories: Sequence[str], what:
     cats = pd.Index(list(categories))
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     if isinstance(series.dtype, pd.CategoricalDtype):
-        mapping = cats.get_indexer(series.cat.categories.astype(str))
         codes = series.cat.codes.to_numpy()
-        out = np.where(codes >= 0, mapping[codes], -1).astype(np.int64)
+        if list(series.cat.categories) == list(categories):  # already coded by the spec
+            out = codes.astype(np.int64)
+        else:
+            mapping = cats.get_indexer(series.cat.categories.astype(str))
+            out = np.where(codes >= 0, mapping[codes], -1).astype(np.int64)
     else:
         out = cats.get_indexer(series.to_numpy(dtype=object)).astype(np.int64)
     if out.size and out.min() < 0:
@@ -50,6 +53,11 @@ def ballot_codes(values: pd.Series) -> tuple[np.ndarray, int]:
         if codes.size and codes.min() < 0:
             raise ValueError("response_id must not be empty")
         return codes, len(values.cat.categories)
+    if values.dtype.kind in "iu" and len(values):  # ballot numbers, e.g. from a database
+        numbers = values.to_numpy().astype(np.int64)
+        low, high = int(numbers.min()), int(numbers.max())
+        if low >= 0 and high < 4 * len(numbers) + 1024:
+            return numbers, high + 1
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
     if codes.size and codes.min() < 0:
         raise ValueError("response_id must not be empty")

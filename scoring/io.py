@@ -26,6 +26,7 @@ from .codes import answer_keys
 from .errors import InputError
 from .scales import KEY_PATTERN, UNKNOWN
 from .spec import RoundSpec
+from .tallies import coded_column
 
 ANSWER_COLUMNS = ("response_id", "group", "subject", "item", "answer")
 ORG_COLUMNS = ("subject", "rater", "score")
@@ -114,8 +115,8 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
 
     rid_text = frame["response_id"].to_numpy(dtype=object)
     rid, uniques = pd.factorize(rid_text)
-    blank = [k for k, u in enumerate(uniques) if not str(u).strip()]
-    if blank:
+    blank = np.flatnonzero(pd.Series(uniques, dtype=object).str.strip().eq("").to_numpy())
+    if blank.size:
         row = int(np.flatnonzero(rid == blank[0])[0])
         raise InputError(path, row + 2, "empty response_id")
 
@@ -147,11 +148,12 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
                                         f"{spec.items[i[row]].key!r} of subject "
                                         f"{spec.subjects[s[row]].code!r} twice")
     return pd.DataFrame({
-        "response_id": pd.Categorical.from_codes(rid, categories=pd.Index(uniques, dtype=object)),
-        "group": pd.Categorical.from_codes(g, categories=list(keys["group"])),
-        "subject": pd.Categorical.from_codes(s, categories=list(keys["subject"])),
-        "item": pd.Categorical.from_codes(i, categories=list(keys["item"])),
-        "answer": pd.Categorical.from_codes(coded["answer"], categories=list(keys["answer"])),
+        "response_id": pd.Categorical.from_codes(rid, categories=pd.Index(uniques, dtype=object),
+                                                 validate=False),
+        "group": coded_column(g, keys["group"]),
+        "subject": coded_column(s, keys["subject"]),
+        "item": coded_column(i, keys["item"]),
+        "answer": coded_column(coded["answer"], keys["answer"]),
     })
 
 
@@ -178,9 +180,9 @@ def _validated_codes(path: Path, frame: pd.DataFrame, column: str, allowed: Sequ
         series = series.astype("category")
         cats = series.cat.categories
     mapping = pd.Index(list(allowed)).get_indexer(pd.Index([str(c).strip() for c in cats]))
-    raw = series.cat.codes.to_numpy()
-    codes = np.where(raw >= 0, mapping[raw], -1)
-    bad = np.flatnonzero(codes < 0)
+    lookup = np.append(mapping, -1).astype(np.intp)  # a missing value (code -1) maps to -1
+    codes = lookup[series.cat.codes.to_numpy().astype(np.intp)]
+    bad = np.flatnonzero(codes < 0) if (mapping < 0).any() or codes.min(initial=0) < 0 else codes[:0]
     if bad.size:
         row = int(bad[0])
         value = _reread_column(path, column, row).strip()
@@ -193,7 +195,7 @@ def _validated_codes(path: Path, frame: pd.DataFrame, column: str, allowed: Sequ
         if not value:
             raise InputError(path, row + 2, f"empty {column}")
         raise InputError(path, row + 2, f"{what} {value!r} is not in the spec (expected {choices})")
-    return codes.astype(np.int64)
+    return codes
 
 
 def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:

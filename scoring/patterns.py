@@ -51,8 +51,17 @@ def ballot_patterns(spec: RoundSpec, ballots: pd.DataFrame) -> Patterns:
     level = a < n_levels
     if not level.all():
         rid, g, s, i, a = rid[level], g[level], s[level], i[level], a[level]
-    row, _ = pd.factorize(rid * n_s + s)
-    n_rows = int(row.max()) + 1 if row.size else 0
+    pair = rid * n_s + s
+    n_pairs = int(pair.max()) + 1 if pair.size else 0
+    if n_pairs <= max(8 * len(pair), 1 << 22):  # dense numbering of (ballot, subject) pairs
+        seen = np.zeros(n_pairs, dtype=bool)
+        seen[pair] = True
+        number = np.cumsum(seen) - 1
+        row = number[pair]
+        n_rows = int(seen.sum())
+    else:
+        row, uniques = pd.factorize(pair)
+        n_rows = len(uniques)
     wide = np.zeros((n_rows, n_i), dtype=np.int16)
     wide[row, i] = a + 1
     row_s = np.zeros(n_rows, dtype=np.int64)
@@ -61,11 +70,19 @@ def ballot_patterns(spec: RoundSpec, ballots: pd.DataFrame) -> Patterns:
     row_g[row] = g
 
     base = n_levels + 1
-    if n_i * np.log2(base) + np.log2(max(n_s * n_g, 1)) < 62:  # one int64 key per row
-        key = wide.astype(np.int64) @ (base ** np.arange(n_i - 1, -1, -1, dtype=np.int64))
-        full = (row_s * n_g + row_g) * base**n_i + key
-        uniq, first, count = np.unique(full, return_index=True, return_counts=True)
-        return Patterns(subject=row_s[first], group=row_g[first], answers=wide[first], count=count)
+    n_sg = n_s * n_g
+    if n_i * np.log2(base) + np.log2(max(n_sg, 1)) < 62:  # one int64 key per row
+        powers = base ** np.arange(n_i - 1, -1, -1, dtype=np.int64)
+        full = (row_s * n_g + row_g) * base**n_i + wide.astype(np.int64) @ powers
+        if n_sg * base**n_i <= max(4 * len(full), 1 << 22):
+            tally = np.bincount(full, minlength=n_sg * base**n_i)
+            uniq = np.flatnonzero(tally)
+            count = tally[uniq]
+        else:
+            uniq, count = np.unique(full, return_counts=True)
+        sg, key = np.divmod(uniq, base**n_i)
+        answers = ((key[:, None] // powers[None, :]) % base).astype(np.int16)
+        return Patterns(subject=sg // n_g, group=sg % n_g, answers=answers, count=count)
     stacked = np.column_stack([row_s, row_g, wide.astype(np.int64)])
     uniq_rows, count = np.unique(stacked, axis=0, return_counts=True)
     return Patterns(subject=uniq_rows[:, 0], group=uniq_rows[:, 1],

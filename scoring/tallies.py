@@ -141,10 +141,10 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
 
     ballots = pd.DataFrame({
         "response_id": b,
-        "group": pd.Categorical.from_codes(g, categories=list(spec.group_keys)),
-        "subject": pd.Categorical.from_codes(s, categories=list(spec.subject_codes)),
-        "item": pd.Categorical.from_codes(i, categories=list(spec.item_keys)),
-        "answer": pd.Categorical.from_codes(a, categories=list(answer_keys(spec))),
+        "group": coded_column(g, spec.group_keys),
+        "subject": coded_column(s, spec.subject_codes),
+        "item": coded_column(i, spec.item_keys),
+        "answer": coded_column(a, answer_keys(spec)),
     })
     keys = spec.group_keys
     return Tallies(
@@ -154,6 +154,12 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
         spoiled={k: int(spoiled[j]) for j, k in enumerate(keys)},
         ballots=ballots,
     )
+
+
+def coded_column(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
+    """A categorical from codes already known to be in range (no second pass to check them)."""
+    small = codes.astype(np.int8 if len(categories) < 127 else np.int32)
+    return pd.Categorical.from_codes(small, categories=list(categories), validate=False)
 
 
 def counts_frame(spec: RoundSpec, cube: np.ndarray) -> pd.DataFrame:

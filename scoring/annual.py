@@ -1,0 +1,273 @@
+"""The annual assessment (年度考核): a round's scorecard merged with components scored elsewhere.
+
+``annual.json`` names the components and their weights; a component given as
+``{"from": COLUMN, "weight": w}`` is taken from the round's scorecard (``composite``,
+``public_score``, ...), the others are columns of ``roster.csv``. For each roster subject,
+
+    annual_score = Σ w_c·x_c / Σ w_c   over all components c,
+
+empty (flagged ``missing:<c>``) when any component is missing. Grades, rules, the top-grade cap
+and the rank then work as in the round (:mod:`scoring.rules`); rules may name a component,
+``annual_score`` or any scorecard column, and the cap's tie order uses the scorecard's
+``positive_share``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .io import read_roster, read_scorecard, write_csv_frame
+from .rules import grade_all
+from .scorecard import format_table
+from .spec import GradeBand, Rule, SpecError, parse_grades, parse_rules
+
+
+@dataclass(frozen=True)
+class Component:
+    """One part of the annual score: a roster column, or a scorecard column when ``source`` is set."""
+
+    name: str
+    weight: float
+    source: str | None = None  #: scorecard column, for ``{"from": COLUMN}``
+
+
+@dataclass(frozen=True)
+class AnnualWeights:
+    """A checked ``annual.json``."""
+
+    components: tuple[Component, ...]
+    grades: tuple[GradeBand, ...]
+    rules: tuple[Rule, ...]
+    top_share_cap: float | None = None
+    top_share_rounding: str = "floor"
+    path: str = "annual.json"
+
+
+@dataclass(frozen=True)
+class AnnualResult:
+    """The merged table (``table``), the scorecard it used, the rules used and the scorecard
+    rows of subjects not on the roster."""
+
+    weights: AnnualWeights
+    table: pd.DataFrame
+    scorecard: pd.DataFrame
+    rules_used: pd.DataFrame
+    not_on_roster_rows: pd.DataFrame
+
+    @property
+    def not_on_roster(self) -> list[str]:
+        return [str(s) for s in self.not_on_roster_rows["subject"]]
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def parse_annual_weights(data: object, path: str = "annual.json") -> AnnualWeights:
+    """Check a decoded ``annual.json``.
+
+    Raises
+    ------
+    SpecError
+        naming the field that is wrong.
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError("annual", "must be an object with components, grades, rules, top_share_cap")
+    raw = data.get("components")
+    if not isinstance(raw, Mapping) or not raw:
+        raise SpecError("components", "must be an object {name: weight or {from, weight}}")
+    components: list[Component] = []
+    for name, entry in raw.items():
+        where = f"components.{name}"
+        if not isinstance(name, str) or not name.strip() or name in ("subject", "name"):
+            raise SpecError(where, "component names must be non-empty and not 'subject' or 'name'")
+        source = None
+        if isinstance(entry, Mapping):
+            source = entry.get("from")
+            if not isinstance(source, str) or not source.strip():
+                raise SpecError(f"{where}.from", "must name a scorecard column")
+            weight = entry.get("weight", 1)
+            unknown = set(entry) - {"from", "weight"}
+            if unknown:
+                raise SpecError(where, f"unknown field(s) {', '.join(sorted(unknown))}")
+        else:
+            weight = entry
+        if not _number(weight) or weight < 0:
+            raise SpecError(f"{where}{'.weight' if source else ''}", "weight must be a number ≥ 0")
+        components.append(Component(name=name, weight=float(weight), source=source))
+    if sum(c.weight for c in components) <= 0:
+        raise SpecError("components", "at least one component must have a positive weight")
+    grades = parse_grades(data.get("grades"), "grades")
+    rules = parse_rules(data.get("rules"), grades, "rules", extra_metrics=None)
+    cap = data.get("top_share_cap")
+    if cap is not None:
+        if not _number(cap) or not 0 <= cap <= 1:
+            raise SpecError("top_share_cap", "must be a number from 0 to 1")
+        if not grades:
+            raise SpecError("top_share_cap", "needs grades")
+        cap = float(cap)
+    rounding = data.get("top_share_rounding", "floor")
+    if rounding not in ("floor", "round"):
+        raise SpecError("top_share_rounding", "must be 'floor' or 'round'")
+    return AnnualWeights(components=tuple(components), grades=grades, rules=rules,
+                         top_share_cap=cap, top_share_rounding=rounding, path=path)
+
+
+def load_annual_weights(path: str | Path) -> AnnualWeights:
+    """Read and check ``annual.json``; errors name the file and the field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, exc.lineno, f"not valid JSON: {exc.msg}") from None
+    try:
+        return parse_annual_weights(data, str(path))
+    except SpecError as exc:
+        raise InputError(path, None, f"{exc.field}: {exc.message}") from None
+
+
+def merge_annual(weights: AnnualWeights, roster_path: str | Path, scorecard_path: str | Path) -> AnnualResult:
+    """Merge a round's scorecard into the annual assessment (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        for a bad roster or scorecard, a ``from`` column the scorecard lacks, or a rule metric
+        that is neither a component, ``annual_score`` nor a scorecard column.
+    """
+    own = [c.name for c in weights.components if c.source is None]
+    roster = read_roster(roster_path, own)
+    scorecard = read_scorecard(scorecard_path)
+    for c in weights.components:
+        if c.source is not None and c.source not in scorecard.columns:
+            raise InputError(scorecard_path, 1, f"no column {c.source!r} (named by {weights.path} "
+                                                f"components.{c.name}.from)")
+    known = {c.name for c in weights.components} | {"annual_score"} | set(scorecard.columns)
+    for place, rule in enumerate(weights.rules):
+        if rule.metric not in known:
+            raise InputError(weights.path, None, f"rules[{place}].metric: {rule.metric!r} is neither a "
+                                                 f"component, annual_score nor a scorecard column")
+
+    by_subject = {str(r["subject"]): r for r in scorecard.to_dict("records")}
+    codes = [str(s) for s in roster["subject"]]
+    values: dict[str, list[float]] = {c.name: [] for c in weights.components}
+    scores: list[float] = []
+    metrics: list[dict[str, float | None]] = []
+    tiebreak: list[float | None] = []
+    flags: list[list[str]] = []
+    total = sum(c.weight for c in weights.components)
+    for k, code in enumerate(codes):
+        card = by_subject.get(code, {})
+        row_flags: list[str] = []
+        acc = 0.0
+        for c in weights.components:
+            raw = card.get(c.source, math.nan) if c.source else roster[c.name].iloc[k]
+            x = _as_float(raw)
+            values[c.name].append(x)
+            if math.isnan(x):
+                row_flags.append(f"missing:{c.name}")
+            else:
+                acc += c.weight * x
+        score = math.nan if row_flags else acc / total
+        scores.append(score)
+        m: dict[str, float | None] = {col: _as_float(v) for col, v in card.items()
+                                      if col not in ("subject", "name", "grade", "flags")}
+        m.update({name: vals[k] for name, vals in values.items()})
+        m["annual_score"] = score
+        metrics.append(m)
+        tiebreak.append(_as_float(card.get("positive_share", math.nan)))
+        flags.append(row_flags)
+
+    graded = grade_all(codes, scores, metrics, weights.grades, weights.rules, weights.top_share_cap,
+                       weights.top_share_rounding, tiebreak)
+    table = pd.DataFrame({"subject": codes, "name": [str(n) for n in roster["name"]]})
+    for c in weights.components:
+        table[c.name] = values[c.name]
+    table["annual_score"] = scores
+    table["grade"] = pd.Series(graded.grades, dtype=object)
+    table["rank"] = pd.array(graded.ranks, dtype="Int64")
+    table["flags"] = [";".join(f + g) for f, g in zip(flags, graded.flags)]
+    table = table.assign(_unranked=table["rank"].isna(), _rank=table["rank"].fillna(0))
+    table = table.sort_values(["_unranked", "_rank", "subject"], kind="stable")
+    table = table.drop(columns=["_unranked", "_rank"]).reset_index(drop=True)
+
+    on_roster = set(codes)
+    extra = scorecard[~scorecard["subject"].astype(str).isin(on_roster)].reset_index(drop=True)
+    return AnnualResult(weights=weights, table=table, scorecard=scorecard,
+                        rules_used=rules_frame(weights), not_on_roster_rows=extra)
+
+
+def _as_float(value: object) -> float:
+    if value is None or value is pd.NA:
+        return math.nan
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def rules_frame(weights: AnnualWeights) -> pd.DataFrame:
+    """The settings used, one per row, for the workbook's rules sheet."""
+    rows: list[tuple[str, str, str]] = []
+    total = sum(c.weight for c in weights.components)
+    for c in weights.components:
+        source = f"scorecard column {c.source}" if c.source else "roster column"
+        rows.append(("component", c.name, f"weight {c.weight:g} ({c.weight / total:.2%} of the score), {source}"))
+    rows.append(("formula", "annual_score", "Σ weight·component / Σ weight; empty if a component is missing"))
+    for band in weights.grades:
+        rows.append(("grade", band.grade, f"annual_score ≥ {band.min:g}"))
+    for place, rule in enumerate(weights.rules, start=1):
+        action = "grade" if rule.action == "grade" else "at_most"
+        rows.append((f"rule {place}", f"{rule.metric} {rule.direction} {rule.threshold:g}",
+                     f"{action} {rule.target}" + (" (review)" if rule.review else "")))
+    if weights.top_share_cap is not None:
+        rows.append(("top_share_cap", f"{weights.top_share_cap:g}",
+                     f"{weights.top_share_rounding}(cap × graded subjects) keep the best grade"))
+    return pd.DataFrame(rows, columns=["kind", "name", "setting"])
+
+
+def _formats(result: AnnualResult) -> dict[str, str | None]:
+    formats: dict[str, str | None] = {c.name: "0.00" for c in result.weights.components}
+    formats.update(annual_score="0.00", rank="0")
+    return formats
+
+
+def formatted_table(result: AnnualResult) -> pd.DataFrame:
+    """The merged table as text: components and annual_score with 2 decimals, empty cells empty."""
+    table = result.table.copy()
+    text = format_table(table.drop(columns=[c.name for c in result.weights.components] + ["annual_score"]))
+    for column in [c.name for c in result.weights.components] + ["annual_score"]:
+        text[column] = ["" if math.isnan(v) else f"{v:.2f}" for v in np.asarray(table[column], dtype=float)]
+    return text[list(table.columns)]
+
+
+def write_annual(result: AnnualResult, path: str | Path) -> None:
+    """``.csv``: the merged table alone (UTF-8 with BOM). ``.xlsx``: sheets ``annual`` (merged
+    table), ``scorecard``, ``rules`` and ``not_on_roster``."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        write_csv_frame(formatted_table(result), path)
+        return
+    from .workbook import add_table_sheet, new_book
+    from .io import atomic_path
+
+    book = new_book()
+    add_table_sheet(book, "annual", result.table, formats=_formats(result), freeze="C2")
+    add_table_sheet(book, "scorecard", result.scorecard, freeze="C2")
+    add_table_sheet(book, "rules", result.rules_used, formats={})
+    add_table_sheet(book, "not_on_roster", result.not_on_roster_rows, freeze="C2")
+    with atomic_path(path) as tmp:
+        book.save(tmp)
