@@ -88,7 +88,8 @@ def terminal_qr(url: str, *, dark_background: bool = True) -> str:
     The result has no colour escapes, so it survives logs and copy and paste; every line
     has the same width and the string ends with a newline.
     """
-    rows = [[bool(module) for module in row] for row in make_qr(url).matrix_iter(border=QUIET_ZONE)]
+    symbol = make_qr(url)
+    rows = [[bool(module) for module in row] for row in symbol.matrix_iter(border=QUIET_ZONE)]
     if len(rows) % 2:
         rows.append([False] * len(rows[0]))
     paint_dark = not dark_background

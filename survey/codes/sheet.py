@@ -308,8 +308,10 @@ def _fit(text: str, width: float, attempts: Sequence[tuple[float, int]]) -> _Tex
 def _balance(text: str, width: float, size: float, lines: list[str]) -> list[str]:
     """Narrow the measure while the text keeps its number of lines and no word (a URL)
     has to be split, so that a wrapped text does not end in a single orphaned character."""
+    if len(lines) < 2:
+        return lines
     widest_word = max(_width(token.strip(), size) for token in _WRAP_TOKEN.findall(text))
-    while len(lines) > 1 and width - size / 2 >= widest_word:
+    while width - size / 2 >= widest_word:
         narrower = _wrap(text, width - size / 2, size)
         if len(narrower) > len(lines):
             break
