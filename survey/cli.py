@@ -231,6 +231,22 @@ def export_command(slug: str, out: Path) -> None:
         click.echo(f"{out / name}: {n} {'rows' if name.endswith('.csv') else 'file'}")
 
 
+@click.command("score")
+@click.argument("slug")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="scorecard.csv or scorecard.xlsx")
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), help="also write summary.json")
+@refusals
+def score_command(slug: str, out: Path, summary: Path | None) -> None:
+    """The round's scorecard, computed from SQL tallies (same file as python -m scoring score)."""
+    from .scorecard.services import score_round
+
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.ClickException(f"--out must end in .csv or .xlsx, not {out.name!r}")
+    score_round(_round(slug), out, summary=summary)
+    click.echo(f"scorecard of {slug} written to {out}")
+
+
 @click.command("demo")
 @click.option("--quiet", is_flag=True, help="seed only, print nothing but errors")
 def demo_command(quiet: bool) -> None:
@@ -266,5 +282,5 @@ def demo_command(quiet: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, demo_command):
+    for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command):
         app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Scorecards for rounds in the database: SQL tallies handed to the scoring library."""
