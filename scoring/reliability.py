@@ -29,7 +29,7 @@ def cronbach_alpha(values: np.ndarray, counts: np.ndarray | None = None) -> floa
     NaN when there are fewer than 2 items, fewer than 2 rows, or the totals do not vary.
 
     >>> round(cronbach_alpha(np.array([[1, 2], [2, 3], [3, 3], [4, 5]], dtype=float)), 4)
-    0.9474
+    0.96
     """
     values = np.asarray(values, dtype=np.float64)
     weights = np.ones(len(values)) if counts is None else np.asarray(counts, dtype=np.float64)
