@@ -27,7 +27,8 @@ org_cli = AppGroup("org", help="Organizational ratings (组织评价).")
 
 
 def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a service's refusal into a one-line error and a non-zero exit."""
+    """Turn a service's refusal, or a file that cannot be read or written, into a one-line
+    error and a non-zero exit."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,6 +36,8 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # an output file that cannot be written: the unit of work rolled back
+            raise click.ClickException(f"{exc.filename or 'file'}: {exc.strerror or exc}") from None
 
     return wrapper
 

@@ -258,3 +258,23 @@ def test_qr_is_refused_and_writes_nothing(runner, open_round, outdir, options, s
     assert result.exit_code != 0
     assert says in only_line(result)
     assert list(outdir.iterdir()) == []
+
+
+OUT_IN_A_MISSING_FOLDER = {
+    "codes issue": ["codes", "issue", "r2012", "--group", "staff", "--count", "3", "--out", "missing/codes.csv"],
+    "codes sheet": ["codes", "sheet", "r2012", "--group", "staff", "--count", "3", "--out", "missing/slips.pdf"],
+    "qr": ["qr", "r2012", "--group", "students", "--out", "missing/poster.png"],
+}
+
+
+@pytest.mark.parametrize("args", OUT_IN_A_MISSING_FOLDER.values(), ids=OUT_IN_A_MISSING_FOLDER.keys())
+def test_an_output_file_that_cannot_be_written_is_a_one_line_refusal(runner, open_round, outdir, args) -> None:  # noqa: ANN001
+    *rest, out = args
+
+    result = runner.invoke(args=[*rest, str(outdir / out)])
+
+    assert result.exit_code != 0
+    assert str(outdir / "missing") in result.output.splitlines()[-1]
+    assert "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith("Error: ")
+    assert stored_codes() == 0

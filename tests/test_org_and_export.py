@@ -90,6 +90,9 @@ BAD_RATINGS = {
                         "rater '张三' rates subject 'B01' twice"),
     "empty rater": ("subject,rater,score\nB01,,90\n", 2, "rater is empty"),
     "missing field": ("subject,rater,score\nB01,张三\n", 2, "expected 3 fields"),
+    "rater over 100 characters": ("subject,rater,score\nB01,张三,90\nB02," + "李" * 101 + ",80\n", 3,
+                                  "longer than 100 characters"),
+    "NUL in a rater": ("subject,rater,score\nB01,张\x00三,90\n", 2, "control character"),
 }
 
 

@@ -119,6 +119,14 @@ BAD_SPECS = {
     "missing access": (_drop(("groups", 0, "access")), "groups[0].access"),
     "unknown access": (_set(("groups", 0, "access"), "password"), "groups[0].access"),
     "missing slug": (_drop(("slug",)), "slug"),
+    "group key of the receipts page": (_set(("groups", 1, "key"), "receipts"), "groups"),
+    # longer than the database keeps: PostgreSQL would refuse the row half-way through
+    "title over 200 characters": (_set(("title",), "评" * 201), "title"),
+    "subject name over 200 characters": (_set(("subjects", 1, "name"), "党" * 201), "subjects[1].name"),
+    "item text over 500 characters": (_set(("items", 0, "text"), "项" * 501), "items[0].text"),
+    "group name over 200 characters": (_set(("groups", 1, "name"), "生" * 201), "groups[1].name"),
+    # PostgreSQL text cannot hold a NUL character
+    "NUL in a commitment": (_set(("subjects", 0, "commitment"), "办实事\u0000"), "subjects[0].commitment"),
 }
 
 

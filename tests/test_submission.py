@@ -237,6 +237,20 @@ def test_a_field_the_questionnaire_does_not_have_is_refused(client, round_, bad)
     assert nothing_stored()
 
 
+@pytest.mark.parametrize("field", ["c:B01", "a:B01:service"])
+def test_a_nul_character_is_refused(client, round_, field) -> None:  # noqa: ANN001
+    """No phone types one; PostgreSQL text cannot store one."""
+    url = "/r/r2012/students"
+    form = {**open_page(client, url), "a:B01:service": "satisfied", "c:B01": "很好"}
+    form[field] += "\x00"
+
+    response = client.post(url, data=form)
+
+    assert response.status_code == 400
+    assert has_chinese(text_of(response))
+    assert nothing_stored()
+
+
 def test_a_malformed_form_leaves_the_code_unused(client, code) -> None:  # noqa: ANN001
     url = f"/b/{code}"
     response = client.post(url, data={**open_page(client, url), "a:B01:service": "excellent"})

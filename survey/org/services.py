@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import OrgRating, Round, RoundStatus
 
 COLUMNS = ("subject", "rater", "score")
+RATER_MAX = OrgRating.__table__.c.rater.type.length
 
 
 class OrgRatingsRefused(ServiceError):
@@ -45,6 +46,10 @@ def read_org_csv(path: Path, subject_codes: set[str]) -> list[tuple[str, str, fl
             raise OrgRatingsRefused(f"{path}:{line}: the round has no subject {subject!r}")
         if not rater:
             raise OrgRatingsRefused(f"{path}:{line}: the rater is empty")
+        if len(rater) > RATER_MAX:
+            raise OrgRatingsRefused(f"{path}:{line}: the rater is longer than {RATER_MAX} characters")
+        if any(ord(ch) < 32 for ch in rater):
+            raise OrgRatingsRefused(f"{path}:{line}: the rater contains a control character")
         try:
             score = float(raw_score)
         except ValueError:

@@ -65,6 +65,8 @@ class QuestionnaireForm(FlaskForm):
             if name.startswith(("a:", "c:")) and name not in known:
                 return f"问卷中没有“{name}”这一项，请重新打开问卷页面后提交。"
             values = data.getlist(name)
+            if any("\x00" in value for value in values):  # no keyboard types one; PostgreSQL cannot store one
+                return "提交的内容含有无效字符，请重新打开问卷页面后提交。"
             if len(values) > 1:
                 return f"“{name}”提交了不止一次，请重新打开问卷页面后提交。"
             if name in answers and values[0] and values[0] not in self.answer_values:

@@ -21,9 +21,26 @@ class SpecRefused(ServiceError):
 def check_spec(data: Any) -> RoundSpec:
     """Validate a decoded spec for the service (slug, title and access are required here)."""
     try:
-        return parse_spec(data, require_round=True)
+        spec = parse_spec(data, require_round=True)
     except SpecError as exc:
         raise SpecRefused(f"spec refused: {exc}") from None
+    _check_storable(spec)
+    return spec
+
+
+def _check_storable(spec: RoundSpec) -> None:
+    """Refuse text the database cannot keep: longer than its column, or holding a NUL
+    (PostgreSQL would fail half-way through the import; SQLite would keep it silently)."""
+    texts = [("title", spec.title, Round.__table__.c.title.type.length)]
+    texts += [(f"subjects[{i}].name", s.name, Subject.__table__.c.name.type.length) for i, s in enumerate(spec.subjects)]
+    texts += [(f"subjects[{i}].commitment", s.commitment, None) for i, s in enumerate(spec.subjects)]
+    texts += [(f"items[{i}].text", it.text, Item.__table__.c.text.type.length) for i, it in enumerate(spec.items)]
+    texts += [(f"groups[{i}].name", g.name, Group.__table__.c.name.type.length) for i, g in enumerate(spec.groups)]
+    for field, value, limit in texts:
+        if value is not None and "\x00" in value:
+            raise SpecRefused(f"spec refused: {field}: must not contain a NUL character")
+        if value is not None and limit is not None and len(value) > limit:
+            raise SpecRefused(f"spec refused: {field}: must be at most {limit} characters, not {len(value)}")
 
 
 def import_round(data: Any) -> Round:
