@@ -66,6 +66,8 @@ def accepting_state(round_: Round, now: datetime | None = None) -> tuple[bool, s
             return False, f"本次评议尚未开始，将于{beijing(round_.opens_at).strftime(fmt)}开始。"
         return False, "本次评议尚未开始。"
     if status in (RoundStatus.closed, RoundStatus.published):
+        if round_.closes_at and now >= aware(round_.closes_at):
+            return False, f"本次评议已于{beijing(round_.closes_at).strftime(fmt)}结束，感谢您的关注。"
         return False, "本次评议已经结束，感谢您的关注。"
     if round_.opens_at and now < aware(round_.opens_at):
         return False, f"本次评议尚未开始，将于{beijing(round_.opens_at).strftime(fmt)}开始。"
