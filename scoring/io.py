@@ -115,7 +115,7 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
 
     rid_text = frame["response_id"].to_numpy(dtype=object)
     rid, uniques = pd.factorize(rid_text)
-    blank = np.flatnonzero(pd.Series(uniques, dtype=object).str.strip().eq("").to_numpy())
+    blank = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
     if blank.size:
         row = int(np.flatnonzero(rid == blank[0])[0])
         raise InputError(path, row + 2, "empty response_id")
@@ -129,10 +129,10 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
                                         f"{spec.subjects[s[row]].code!r}")
     n_ballots = len(uniques)
     group_of = np.empty(n_ballots, dtype=np.int64)
-    group_of[rid[::-1]] = g[::-1]  # the group of each ballot's first row
-    moved = np.flatnonzero(group_of[rid] != g)
-    if moved.size:
-        row = int(moved[0])
+    group_of[rid] = g
+    if (group_of[rid] != g).any():  # error path: name the first row that contradicts an earlier one
+        group_of[rid[::-1]] = g[::-1]  # the group of each ballot's first row
+        row = int(np.flatnonzero(group_of[rid] != g)[0])
         raise InputError(path, row + 2, f"ballot {rid_text[row]!r} also appears in group "
                                         f"{spec.groups[group_of[rid[row]]].key!r}")
     n_s, n_i = len(spec.subjects), len(spec.items)

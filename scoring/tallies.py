@@ -83,18 +83,15 @@ def code_answers(spec: RoundSpec, answers: pd.DataFrame) -> CodedAnswers:
 
 
 def uniform_ballots(coded: CodedAnswers, n_levels: int) -> np.ndarray:
-    """Boolean per ballot code: a 废票, i.e. k ≥ 3 level answers that are all the same level.
+    """Boolean per ballot code: a 废票, i.e. k ≥ 3 level answers that are all one level.
 
-    With k level answers a_1..a_k (codes), the ballot is uniform when k ≥ 3 and
-    k·Σa² = (Σa)² (zero variance); 不了解 answers are left out.
+    With c[b, l] the number of answers of ballot b at level l (不了解 left out), b is uniform
+    when Σ_l c[b, l] ≥ 3 and exactly one level has c[b, l] > 0.
     """
-    level = coded.answer < n_levels
-    ballots = coded.ballot[level]
-    a = coded.answer[level].astype(np.float64)
-    k = np.bincount(ballots, minlength=coded.n_ballots)
-    s1 = np.bincount(ballots, weights=a, minlength=coded.n_ballots)
-    s2 = np.bincount(ballots, weights=a * a, minlength=coded.n_ballots)
-    return (k >= UNIFORM_MIN_ANSWERS) & (k * s2 == s1 * s1)
+    per_level = np.bincount(coded.ballot * (n_levels + 1) + coded.answer,
+                            minlength=coded.n_ballots * (n_levels + 1))
+    per_level = per_level.reshape(coded.n_ballots, n_levels + 1)[:, :n_levels]
+    return (per_level.sum(axis=1) >= UNIFORM_MIN_ANSWERS) & ((per_level > 0).sum(axis=1) == 1)
 
 
 def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
