@@ -6,6 +6,7 @@ Every error is one line on stderr naming the file (and line), exit status 2, not
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,7 +63,7 @@ def run_score(args: argparse.Namespace) -> None:
     org = read_org(args.org, spec) if args.org else None
     tallies = tally_answers(spec, answers)
     del answers
-    scorecard = build_scorecard(spec, tallies, org)
+    scorecard = build_scorecard(spec, tallies, org, workers=min(2, os.cpu_count() or 1))
     summary = round_summary(spec, tallies, scorecard) if args.summary else None
     write_scorecard(scorecard, args.out)
     if summary is not None:

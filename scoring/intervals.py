@@ -15,8 +15,10 @@ the seed, its own ballots and nothing else (not the order of ballots, not other 
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
@@ -24,9 +26,9 @@ from .patterns import Patterns
 from .spec import RoundSpec
 
 
-def subject_rng(seed: int, code: str) -> np.random.Generator:
-    """The random stream of one subject's bootstrap."""
-    return np.random.default_rng([seed, zlib.crc32(code.encode("utf-8"))])
+def group_rng(seed: int, subject: str, group: str) -> np.random.Generator:
+    """The random stream of one subject's bootstrap within one group."""
+    return np.random.default_rng([seed, zlib.crc32(subject.encode("utf-8")), zlib.crc32(group.encode("utf-8"))])
 
 
 def resampled_group_scores(answers: np.ndarray, count: np.ndarray, points: np.ndarray,
@@ -51,23 +53,23 @@ def resampled_group_scores(answers: np.ndarray, count: np.ndarray, points: np.nd
     return np.divide((w * means).sum(axis=1), den, out=np.full(resamples, np.nan), where=den > 0)
 
 
-def public_interval(spec: RoundSpec, patterns: Patterns, s: int, counted: Sequence[int]) -> tuple[float, float] | None:
-    """The bootstrap interval (low, high) of P(s) over the counted group codes; None if none."""
-    scheme = spec.scheme
-    weights = np.array([spec.groups[g].weight for g in counted], dtype=np.float64)
-    if not len(counted) or weights.sum() <= 0:
-        return None
+def _group_draws(spec: RoundSpec, answers: np.ndarray, count: np.ndarray, s: int, g: int) -> np.ndarray:
     points = np.array([lv.points for lv in spec.scale.levels], dtype=np.float64)
     item_weights = np.array([it.weight for it in spec.items], dtype=np.float64)
-    rng = subject_rng(scheme.interval_seed, spec.subjects[s].code)
-    num = np.zeros(scheme.interval_resamples)
-    den = np.zeros(scheme.interval_resamples)
-    for g, weight in zip(counted, weights):
-        answers, count = patterns.select(s, g)
-        if not count.sum():
-            continue
-        scores = resampled_group_scores(answers, count, points, item_weights,
-                                        scheme.interval_resamples, rng)
+    rng = group_rng(spec.scheme.interval_seed, spec.subjects[s].code, spec.groups[g].key)
+    return resampled_group_scores(answers, count, points, item_weights, spec.scheme.interval_resamples, rng)
+
+
+def _draw_units(spec: RoundSpec, units: list[tuple[int, int, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    return [_group_draws(spec, answers, count, s, g) for s, g, answers, count in units]
+
+
+def combine_groups(spec: RoundSpec, draws: dict[int, np.ndarray]) -> tuple[float, float] | None:
+    """The interval from each counted group's B resampled G*: P* = Σ W_g·G* / Σ W_g per resample."""
+    num = np.zeros(spec.scheme.interval_resamples)
+    den = np.zeros(spec.scheme.interval_resamples)
+    for g, scores in draws.items():
+        weight = spec.groups[g].weight
         ok = ~np.isnan(scores)
         num[ok] += weight * scores[ok]
         den[ok] += weight
@@ -75,6 +77,56 @@ def public_interval(spec: RoundSpec, patterns: Patterns, s: int, counted: Sequen
     values = values[~np.isnan(values)]
     if not values.size:
         return None
-    tail = (1.0 - scheme.interval_level) / 2.0
+    tail = (1.0 - spec.scheme.interval_level) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
     return float(low), float(high)
+
+
+def public_intervals(spec: RoundSpec, patterns: Patterns, counted: np.ndarray,
+                     workers: int = 1) -> list[tuple[float, float] | None]:
+    """The interval of every subject: ``counted[s, g]`` marks the groups counted in P(s).
+
+    ``None`` for a subject without counted groups of positive total weight. With ``workers`` = 2
+    and enough work, half of the (subject, group) draws run in a forked process: the result is
+    the same, since every (subject, group) has its own random stream.
+    """
+    n_s = len(spec.subjects)
+    weights = np.array([g.weight for g in spec.groups], dtype=np.float64)
+    units: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    for s in range(n_s):
+        if (weights * counted[s]).sum() <= 0:
+            continue
+        for g in np.flatnonzero(counted[s]):
+            answers, count = patterns.select(s, int(g))
+            if count.sum():
+                units.append((s, int(g), answers, count))
+    cost = sum(len(u[3]) for u in units) * spec.scheme.interval_resamples
+    results: list[np.ndarray]
+    if workers > 1 and len(units) > 1 and cost > PARALLEL_MIN_COST and hasattr(os, "fork"):
+        import multiprocessing
+
+        units.sort(key=lambda u: -len(u[3]))  # deal the largest first, alternately
+        mine, theirs = units[0::2], units[1::2]
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            future: Future[list[np.ndarray]] = pool.submit(_draw_units, spec, theirs)
+            local = _draw_units(spec, mine)
+            remote = future.result()
+        units = mine + theirs
+        results = local + remote
+    else:
+        results = _draw_units(spec, units)
+    by_subject: dict[int, dict[int, np.ndarray]] = {}
+    for (s, g, _, _), scores in zip(units, results):
+        by_subject.setdefault(s, {})[g] = scores
+    return [combine_groups(spec, by_subject[s]) if s in by_subject else None for s in range(n_s)]
+
+
+def public_interval(spec: RoundSpec, patterns: Patterns, s: int, counted: Sequence[int]) -> tuple[float, float] | None:
+    """The bootstrap interval (low, high) of P(s) over the counted group codes; None if none."""
+    mask = np.zeros((len(spec.subjects), len(spec.groups)), dtype=bool)
+    mask[s, list(counted)] = True
+    return public_intervals(spec, patterns, mask)[s]
+
+
+#: below this many pattern draws (patterns × resamples) a second process does not pay for itself
+PARALLEL_MIN_COST = 400_000

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .intervals import public_interval
+from .intervals import public_intervals
 from .patterns import ballot_patterns
 from .rules import grade_all
 from .spec import RoundSpec
@@ -193,7 +193,8 @@ def composite(o: float, p: float, a: float, b: float) -> float:
     return ((a * o if a > 0 else 0.0) + (b * p if b > 0 else 0.0)) / (a + b)
 
 
-def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None = None) -> Scorecard:
+def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None = None,
+                    *, workers: int = 1) -> Scorecard:
     """Apply SCORING.md's rules to a round's tallies and organizational ratings.
 
     Parameters
@@ -205,6 +206,9 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
         rows for the interval (``Tallies.ballots``; without them ci_low/ci_high stay empty).
     org
         organizational ratings, columns ``subject, rater, score``; ``None`` for none.
+    workers
+        2 lets the bootstrap use a second, forked process (the command line does this); the
+        result is the same. Leave 1 inside a multi-threaded server.
     """
     scheme = spec.scheme
     subjects, groups = spec.subjects, spec.groups
@@ -272,9 +276,8 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
     intervals: list[tuple[float, float] | None] = [None] * n_s
     if tallies.ballots is not None and not np.isnan(public).all():
         patterns = ballot_patterns(spec, tallies.ballots)
-        for k in range(n_s):
-            if not math.isnan(public[k]):
-                intervals[k] = public_interval(spec, patterns, k, list(np.flatnonzero(counted[k])))
+        with_public = counted & ~np.isnan(public)[:, None]
+        intervals = public_intervals(spec, patterns, with_public, workers=workers)
 
     for j, group in enumerate(groups):
         if group.expected is None:

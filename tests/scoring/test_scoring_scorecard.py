@@ -422,3 +422,16 @@ def test_interval_matches_a_naive_ballot_bootstrap() -> None:
         naive.append(0.6 * gs["staff"] + 0.4 * gs["students"])
     n_low, n_high = np.quantile(naive, [0.025, 0.975])
     assert low == pytest.approx(n_low, abs=1.0) and high == pytest.approx(n_high, abs=1.0)
+
+
+def test_interval_is_the_same_with_a_second_process(monkeypatch) -> None:
+    from scoring import intervals
+
+    monkeypatch.setattr(intervals, "PARALLEL_MIN_COST", 0)
+    spec = make_spec()
+    ballots = ([(f"a{k}", "staff", same(["satisfied", "basic", "dissatisfied"][k % 3], ["B01", "B02"])) for k in range(30)]
+               + [(f"c{k}", "students", same(["basic", "dissatisfied"][k % 2], ["B01", "B02"])) for k in range(20)])
+    tallies = tally_answers(spec, answers_frame(ballots))
+    one = build_scorecard(spec, tallies, None, workers=1).table
+    two = build_scorecard(spec, tallies, None, workers=2).table
+    pd.testing.assert_frame_equal(one, two)
