@@ -75,6 +75,8 @@ def combine_groups(spec: RoundSpec, draws: dict[int, np.ndarray]) -> tuple[float
         den[ok] += weight
     values = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
     values = values[~np.isnan(values)]
+    points = [lv.points for lv in spec.scale.levels]
+    values = np.clip(values, min(points), max(points))  # a mean of points; drop float excess
     if not values.size:
         return None
     tail = (1.0 - spec.scheme.interval_level) / 2.0

@@ -114,7 +114,7 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
         coded[column] = _validated_codes(path, frame, column, allowed)
 
     rid_text = frame["response_id"].to_numpy(dtype=object)
-    rid, uniques = pd.factorize(rid_text)
+    rid, uniques = number_ballots(rid_text)
     blank = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
     if blank.size:
         row = int(np.flatnonzero(rid == blank[0])[0])
@@ -155,6 +155,24 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
         "item": coded_column(i, keys["item"]),
         "answer": coded_column(coded["answer"], keys["answer"]),
     })
+
+
+def number_ballots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..R-1 of ballot ids and the R distinct ids, numbered by first appearance.
+
+    Exports write each ballot's rows together; then numbering the runs of equal ids, after
+    checking that no id starts two runs, is cheaper than hashing every row. Otherwise every
+    row is hashed (``pd.factorize``).
+    """
+    if len(ids) > 1:
+        starts = np.empty(len(ids), dtype=bool)
+        starts[0] = True
+        np.not_equal(ids[1:], ids[:-1], out=starts[1:])
+        heads = ids[starts]
+        if len(pd.unique(heads)) == len(heads):
+            return np.cumsum(starts) - 1, heads
+    codes, uniques = pd.factorize(ids)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

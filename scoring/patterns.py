@@ -41,16 +41,22 @@ def ballot_patterns(spec: RoundSpec, ballots: pd.DataFrame) -> Patterns:
 
     Rows answering ``unknown`` are ignored; the order of ballots does not matter.
     """
-    n_g, n_s, n_i = len(spec.groups), len(spec.subjects), len(spec.items)
-    n_levels = len(spec.scale.levels)
     rid, _ = ballot_codes(ballots["response_id"])
     g = to_codes(ballots["group"], spec.group_keys, "group")
     s = to_codes(ballots["subject"], spec.subject_codes, "subject")
     i = to_codes(ballots["item"], spec.item_keys, "item")
     a = to_codes(ballots["answer"], answer_keys(spec), "answer")
-    level = a < n_levels
+    level = a < len(spec.scale.levels)
     if not level.all():
         rid, g, s, i, a = rid[level], g[level], s[level], i[level], a[level]
+    return patterns_from_codes(spec, rid, g, s, i, a)
+
+
+def patterns_from_codes(spec: RoundSpec, rid: np.ndarray, g: np.ndarray, s: np.ndarray,
+                        i: np.ndarray, a: np.ndarray) -> Patterns:
+    """:func:`ballot_patterns` from integer codes of level answers (see :mod:`scoring.codes`)."""
+    n_g, n_s, n_i = len(spec.groups), len(spec.subjects), len(spec.items)
+    n_levels = len(spec.scale.levels)
     pair = rid * n_s + s
     n_pairs = int(pair.max()) + 1 if pair.size else 0
     if n_pairs <= max(8 * len(pair), 1 << 22):  # dense numbering of (ballot, subject) pairs

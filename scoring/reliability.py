@@ -43,8 +43,10 @@ def cronbach_alpha(values: np.ndarray, counts: np.ndarray | None = None) -> floa
         dev = x - mean
         return ((weights[:, None] if x.ndim == 2 else weights) * dev * dev).sum(axis=0) / (n - 1)
 
-    total_var = float(variance(values.sum(axis=1)))
-    if total_var <= 0:
+    totals = values.sum(axis=1)
+    total_var = float(variance(totals))
+    scale = max(1.0, float(np.abs(totals).max()) ** 2)
+    if total_var <= 1e-12 * scale:  # totals do not vary (beyond floating-point noise)
         return math.nan
     return float(k / (k - 1) * (1.0 - variance(values).sum() / total_var))
 
@@ -56,9 +58,11 @@ def complete_rows(spec: RoundSpec, patterns: Patterns) -> tuple[np.ndarray, np.n
     return points[patterns.answers[full] - 1], patterns.count[full]
 
 
-def item_alpha(spec: RoundSpec, ballots: pd.DataFrame) -> tuple[float, int]:
-    """Cronbach's α of the round's items and the number of (ballot, subject) rows it used."""
-    values, counts = complete_rows(spec, ballot_patterns(spec, ballots))
+def item_alpha(spec: RoundSpec, ballots: pd.DataFrame | Patterns) -> tuple[float, int]:
+    """Cronbach's α of the round's items and the number of (ballot, subject) rows it used
+    (from ballot-level rows, or from their patterns)."""
+    patterns = ballots if isinstance(ballots, Patterns) else ballot_patterns(spec, ballots)
+    values, counts = complete_rows(spec, patterns)
     return cronbach_alpha(values, counts), int(counts.sum())
 
 

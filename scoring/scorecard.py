@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from .intervals import public_intervals
-from .patterns import ballot_patterns
 from .rules import grade_all
 from .spec import RoundSpec
 from .tallies import Tallies, dense_counts
@@ -156,7 +155,8 @@ def weighted_over_items(per_item: np.ndarray, answered: np.ndarray, item_weights
     w = np.where(answered, item_weights, 0.0)
     den = w.sum(axis=-1)
     num = (w * np.where(answered, per_item, 0.0)).sum(axis=-1)
-    return np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0)
+    return _within_inputs(np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0),
+                          per_item, w > 0)
 
 
 def weighted_over_groups(per_group: np.ndarray, counted: np.ndarray, group_weights: np.ndarray) -> np.ndarray:
@@ -165,7 +165,16 @@ def weighted_over_groups(per_group: np.ndarray, counted: np.ndarray, group_weigh
     w = np.where(counted, group_weights, 0.0)
     den = w.sum(axis=-1)
     num = (w * np.where(counted, per_group, 0.0)).sum(axis=-1)
-    return np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0)
+    return _within_inputs(np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0),
+                          per_group, w > 0)
+
+
+def _within_inputs(mean: np.ndarray, values: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """A weighted mean lies between the least and the greatest value it averages; clip the
+    floating-point excess (e.g. 100.00000000000001) so that it does."""
+    low = np.where(used, values, np.inf).min(axis=-1)
+    high = np.where(used, values, -np.inf).max(axis=-1)
+    return np.where(np.isnan(mean), mean, np.minimum(np.maximum(mean, low), high))
 
 
 def org_score(scores: Sequence[float], trim: int) -> tuple[float, bool]:
@@ -274,8 +283,8 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
         flags[k].extend(graded.flags[k])
 
     intervals: list[tuple[float, float] | None] = [None] * n_s
-    if tallies.ballots is not None and not np.isnan(public).all():
-        patterns = ballot_patterns(spec, tallies.ballots)
+    patterns = None if np.isnan(public).all() else tallies.ballot_patterns(spec)
+    if patterns is not None:
         with_public = counted & ~np.isnan(public)[:, None]
         intervals = public_intervals(spec, patterns, with_public, workers=workers)
 

@@ -39,8 +39,9 @@ def round_summary(spec: RoundSpec, tallies: Tallies, scorecard: Scorecard | None
             "spoiled_excluded": int(tallies.spoiled.get(group.key, 0)),
         })
     alpha: dict[str, Any] = {"alpha": None, "rows": 0, "items": len(spec.items)}
-    if tallies.ballots is not None:
-        value, rows = item_alpha(spec, tallies.ballots)
+    patterns = tallies.ballot_patterns(spec)
+    if patterns is not None:
+        value, rows = item_alpha(spec, patterns)
         alpha.update(alpha=None if math.isnan(value) else round(value, 4), rows=rows)
     summary: dict[str, Any] = {
         "round": spec.slug, "title": spec.title,

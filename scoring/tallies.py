@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import answer_keys, ballot_codes, to_codes
+from .patterns import Patterns, ballot_patterns, patterns_from_codes
 from .spec import RoundSpec
 
 #: a ballot needs at least this many level answers, all the same, to be a 废票
@@ -45,6 +46,9 @@ class Tallies:
     ballots
         ballot-level level answers of counted ballots, columns ``response_id, group, subject,
         item, answer``; only the interval and Cronbach's alpha use it. ``None``: no interval.
+    patterns
+        ``ballots`` compressed (internal; :func:`tally_answers` fills it, otherwise it is
+        computed from ``ballots`` when needed).
     """
 
     counts: pd.DataFrame
@@ -52,6 +56,13 @@ class Tallies:
     received: dict[str, int]
     spoiled: dict[str, int]
     ballots: pd.DataFrame | None = field(default=None, repr=False)
+    patterns: Patterns | None = field(default=None, repr=False, compare=False)
+
+    def ballot_patterns(self, spec: RoundSpec) -> Patterns | None:
+        """The compressed ballot-level answers, or ``None`` without ballot-level rows."""
+        if self.patterns is not None:
+            return self.patterns
+        return None if self.ballots is None else ballot_patterns(spec, self.ballots)
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
         received={k: int(received[j]) for j, k in enumerate(keys)},
         spoiled={k: int(spoiled[j]) for j, k in enumerate(keys)},
         ballots=ballots,
+        patterns=patterns_from_codes(spec, b, g, s, i, a),
     )
 
 
