@@ -15,10 +15,9 @@ the seed, its own ballots and nothing else (not the order of ballots, not other 
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 import numpy as np
 
@@ -85,12 +84,13 @@ def combine_groups(spec: RoundSpec, draws: dict[int, np.ndarray]) -> tuple[float
 
 
 def public_intervals(spec: RoundSpec, patterns: Patterns, counted: np.ndarray,
-                     workers: int = 1) -> list[tuple[float, float] | None]:
+                     executor: Executor | None = None) -> list[tuple[float, float] | None]:
     """The interval of every subject: ``counted[s, g]`` marks the groups counted in P(s).
 
-    ``None`` for a subject without counted groups of positive total weight. With ``workers`` = 2
-    and enough work, half of the (subject, group) draws run in a forked process: the result is
-    the same, since every (subject, group) has its own random stream.
+    ``None`` for a subject without counted groups of positive total weight. With an
+    ``executor`` (e.g. a one-process pool) and enough work, half of the (subject, group) draws
+    run there while the rest run here: the result is the same, since every (subject, group) has
+    its own random stream.
     """
     n_s = len(spec.subjects)
     weights = np.array([g.weight for g in spec.groups], dtype=np.float64)
@@ -103,18 +103,12 @@ def public_intervals(spec: RoundSpec, patterns: Patterns, counted: np.ndarray,
             if count.sum():
                 units.append((s, int(g), answers, count))
     cost = sum(len(u[3]) for u in units) * spec.scheme.interval_resamples
-    results: list[np.ndarray]
-    if workers > 1 and len(units) > 1 and cost > PARALLEL_MIN_COST and hasattr(os, "fork"):
-        import multiprocessing
-
+    if executor is not None and len(units) > 1 and cost > PARALLEL_MIN_COST:
         units.sort(key=lambda u: -len(u[3]))  # deal the largest first, alternately
         mine, theirs = units[0::2], units[1::2]
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            future: Future[list[np.ndarray]] = pool.submit(_draw_units, spec, theirs)
-            local = _draw_units(spec, mine)
-            remote = future.result()
+        future = executor.submit(_draw_units, spec, theirs)
+        results = _draw_units(spec, mine) + future.result()
         units = mine + theirs
-        results = local + remote
     else:
         results = _draw_units(spec, units)
     by_subject: dict[int, dict[int, np.ndarray]] = {}
@@ -130,5 +124,5 @@ def public_interval(spec: RoundSpec, patterns: Patterns, s: int, counted: Sequen
     return public_intervals(spec, patterns, mask)[s]
 
 
-#: below this many pattern draws (patterns × resamples) a second process does not pay for itself
+#: below this many pattern draws (patterns × resamples) handing work to an executor does not pay
 PARALLEL_MIN_COST = 400_000

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,7 +204,7 @@ def composite(o: float, p: float, a: float, b: float) -> float:
 
 
 def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None = None,
-                    *, workers: int = 1) -> Scorecard:
+                    *, executor: Executor | None = None) -> Scorecard:
     """Apply SCORING.md's rules to a round's tallies and organizational ratings.
 
     Parameters
@@ -215,9 +216,9 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
         rows for the interval (``Tallies.ballots``; without them ci_low/ci_high stay empty).
     org
         organizational ratings, columns ``subject, rater, score``; ``None`` for none.
-    workers
-        2 lets the bootstrap use a second, forked process (the command line does this); the
-        result is the same. Leave 1 inside a multi-threaded server.
+    executor
+        optional: half of the bootstrap's work is submitted to it (the command line passes a
+        one-process pool forked early, while it is small); the result is the same.
     """
     scheme = spec.scheme
     subjects, groups = spec.subjects, spec.groups
@@ -286,7 +287,7 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
     patterns = None if np.isnan(public).all() else tallies.ballot_patterns(spec)
     if patterns is not None:
         with_public = counted & ~np.isnan(public)[:, None]
-        intervals = public_intervals(spec, patterns, with_public, workers=workers)
+        intervals = public_intervals(spec, patterns, with_public, executor=executor)
 
     for j, group in enumerate(groups):
         if group.expected is None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import answer_keys, ballot_codes, to_codes
-from .patterns import Patterns, ballot_patterns, patterns_from_codes
+from .patterns import Patterns, ballot_patterns, pair_rows, patterns_from_codes
 from .spec import RoundSpec
 
 #: a ballot needs at least this many level answers, all the same, to be a 废票
@@ -135,13 +135,8 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
     cube = np.bincount(((s * n_g + g) * n_i + i) * n_levels + a, minlength=n_s * n_g * n_i * n_levels)
     counts = counts_frame(spec, cube.reshape(n_s, n_g, n_i, n_levels))
 
-    pair = b * n_s + s
-    if n_r * n_s <= max(8 * len(pair), 1 << 22):
-        mark = np.zeros(n_r * n_s, dtype=bool)
-        mark[pair] = True
-        valid_pairs = np.flatnonzero(mark)
-    else:
-        valid_pairs = pd.unique(pair)
+    pairs = pair_rows(b, s, n_s)  # the (ballot, subject) pairs with a level answer
+    valid_pairs = pairs[1]
     valid_s = valid_pairs % n_s
     valid_g = group_of[valid_pairs // n_s]
     n = np.bincount(valid_s * n_g + valid_g, minlength=n_s * n_g).reshape(n_s, n_g)
@@ -161,7 +156,7 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
         received={k: int(received[j]) for j, k in enumerate(keys)},
         spoiled={k: int(spoiled[j]) for j, k in enumerate(keys)},
         ballots=ballots,
-        patterns=patterns_from_codes(spec, b, g, s, i, a),
+        patterns=patterns_from_codes(spec, b, g, s, i, a, pairs=pairs, group_of=group_of),
     )
 
 

@@ -425,6 +425,9 @@ def test_interval_matches_a_naive_ballot_bootstrap() -> None:
 
 
 def test_interval_is_the_same_with_a_second_process(monkeypatch) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     from scoring import intervals
 
     monkeypatch.setattr(intervals, "PARALLEL_MIN_COST", 0)
@@ -432,6 +435,18 @@ def test_interval_is_the_same_with_a_second_process(monkeypatch) -> None:
     ballots = ([(f"a{k}", "staff", same(["satisfied", "basic", "dissatisfied"][k % 3], ["B01", "B02"])) for k in range(30)]
                + [(f"c{k}", "students", same(["basic", "dissatisfied"][k % 2], ["B01", "B02"])) for k in range(20)])
     tallies = tally_answers(spec, answers_frame(ballots))
-    one = build_scorecard(spec, tallies, None, workers=1).table
-    two = build_scorecard(spec, tallies, None, workers=2).table
+    one = build_scorecard(spec, tallies, None).table
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        two = build_scorecard(spec, tallies, None, executor=pool).table
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_ballot_rows_alone_give_the_same_scorecard_as_tally_answers() -> None:
+    """The web service passes ballot-level rows without the compressed patterns."""
+    spec = make_spec()
+    ballots = HAND_BALLOTS + [(f"x{k}", "staff", same(["satisfied", "basic"][k % 2], ["B01", "B02"])) for k in range(9)]
+    derived = tally_answers(spec, answers_frame(ballots))
+    web = Tallies(counts=derived.counts, valid=derived.valid, received=derived.received,
+                  spoiled=derived.spoiled, ballots=answers_frame(ballots).query("answer != 'unknown'"))
+    pd.testing.assert_frame_equal(build_scorecard(spec, derived, None).table,
+                                  build_scorecard(spec, web, None).table)
