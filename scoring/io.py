@@ -197,10 +197,13 @@ def _validated_codes(path: Path, frame: pd.DataFrame, column: str, allowed: Sequ
                              skip_blank_lines=False, usecols=[column])[column].iloc[: len(frame)]
         series = series.astype("category")
         cats = series.cat.categories
-    mapping = pd.Index(list(allowed)).get_indexer(pd.Index([str(c).strip() for c in cats]))
-    lookup = np.append(mapping, -1).astype(np.intp)  # a missing value (code -1) maps to -1
-    codes = lookup[series.cat.codes.to_numpy().astype(np.intp)]
-    bad = np.flatnonzero(codes < 0) if (mapping < 0).any() or codes.min(initial=0) < 0 else codes[:0]
+    stripped = [str(c).strip() for c in cats]
+    if stripped != [str(c) for c in cats] and len(set(stripped)) == len(stripped):
+        series = series.cat.rename_categories(stripped)
+    # recode to the spec's order (pandas recodes the small integer codes, not the strings);
+    # anything the spec lacks, or an empty cell, becomes -1
+    codes = series.cat.set_categories(list(allowed)).cat.codes.to_numpy()
+    bad = np.flatnonzero(codes < 0) if codes.size and codes.min() < 0 else codes[:0]
     if bad.size:
         row = int(bad[0])
         value = _reread_column(path, column, row).strip()

@@ -162,7 +162,7 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
 
 def coded_column(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
     """A categorical from codes already known to be in range (no second pass to check them)."""
-    small = codes.astype(np.int8 if len(categories) < 127 else np.int32)
+    small = codes.astype(np.int8 if len(categories) < 127 else np.int32, copy=False)
     return pd.Categorical.from_codes(small, categories=list(categories), validate=False)
 
 
