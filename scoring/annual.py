@@ -19,13 +19,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .io import read_roster, read_scorecard, write_csv_frame
+from .io import atomic_path, read_roster, read_scorecard, write_csv_frame
 from .rules import grade_all
 from .scorecard import format_table
 from .spec import GradeBand, Rule, SpecError, parse_grades, parse_rules
@@ -262,7 +261,6 @@ def write_annual(result: AnnualResult, path: str | Path) -> None:
         write_csv_frame(formatted_table(result), path)
         return
     from .workbook import add_table_sheet, new_book
-    from .io import atomic_path
 
     book = new_book()
     add_table_sheet(book, "annual", result.table, formats=_formats(result), freeze="C2")

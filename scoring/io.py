@@ -13,6 +13,7 @@ import csv
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -61,8 +62,6 @@ def _check_header(path: Path, header: list[str], required: Sequence[str]) -> Non
 
 
 def _parser_error_line(message: str) -> int | None:
-    import re
-
     found = re.search(r"line (\d+)", message)
     return int(found.group(1)) if found else None
 

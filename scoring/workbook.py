@@ -89,11 +89,7 @@ def flag_notes_frame(flags: Iterable[str]) -> pd.DataFrame:
     seen: list[str] = []
     for text in flags:
         for flag in str(text).split(";"):
-            if not flag:
-                continue
-            kind, _, arg = flag.partition(":")
-            pattern = "review:<n>" if kind == "review" else (f"{kind}:<group>" if arg else kind)
-            if flag not in seen:
+            if flag and flag not in seen:
                 seen.append(flag)
     rows = []
     for flag in sorted(seen):
