@@ -180,3 +180,26 @@ def test_inline_scale(run_cli, tmp_path: Path) -> None:
     # service (90+10)/2 = 50, conduct (50+90)/2 = 70 -> (100+70)/3 = 56.67
     # top share: service 1/2, conduct 1/2 -> 0.5; negative: service 1/2, conduct 0 -> 1/3
     assert b01["public_score"] == "56.67" and b01["top_share"] == "0.5000" and b01["negative_share"] == "0.3333"
+
+
+def test_ballot_rows_in_any_order_give_the_same_scorecard(run_cli, tmp_path: Path) -> None:
+    import numpy as np
+
+    from scoring.io import number_ballots
+
+    codes, ids = number_ballots(np.array(["a", "a", "b", "a"], dtype=object))  # 'a' in two runs
+    assert codes.tolist() == [0, 0, 1, 0] and list(ids) == ["a", "b"]
+    codes, ids = number_ballots(np.array(["x", "x", "y"], dtype=object))
+    assert codes.tolist() == [0, 0, 1] and list(ids) == ["x", "y"]
+
+    files = write_round(tmp_path, spec_dict({"uniform_ballots": "exclude"}), BALLOTS)
+    status, _, err = run_cli("score", "--spec", files["spec"], "--answers", files["answers"],
+                             "--out", tmp_path / "sorted.csv")
+    assert status == 0, err
+    lines = files["answers"].read_text(encoding="utf-8").splitlines()
+    interleaved = sorted(lines[1:], key=lambda line: line.split(",")[3])  # by item: ballots split up
+    files["answers"].write_text("\n".join([lines[0]] + interleaved) + "\n", encoding="utf-8")
+    status, _, err = run_cli("score", "--spec", files["spec"], "--answers", files["answers"],
+                             "--out", tmp_path / "interleaved.csv")
+    assert status == 0, err
+    assert (tmp_path / "sorted.csv").read_bytes() == (tmp_path / "interleaved.csv").read_bytes()
