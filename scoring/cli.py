@@ -80,8 +80,11 @@ def run_score(args: argparse.Namespace) -> None:
 @contextmanager
 def _helper_process() -> Iterator[Executor | None]:
     """A one-process pool for half of the bootstrap, forked now while this process is small
-    (forking later would copy-on-write the large arrays). None with one CPU or without fork."""
-    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    (forking later would copy-on-write the large arrays). None with one CPU, without fork, or
+    when other threads run (forking a multi-threaded process is unsafe)."""
+    import threading
+
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
         yield None
         return
     import multiprocessing
