@@ -47,6 +47,12 @@ def format_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
+def display_code(raw: str) -> str:
+    """What a person typed, in the printed form when it has a code's length (``abcde fghjk`` →
+    ``ABCDE-FGHJK``), else as typed: the page behind it then says the code is not valid."""
+    return format_code(raw) if len(normalize_code(raw)) == CODE_LENGTH else raw.strip()
+
+
 def hash_code(code: str) -> str:
     """The keyed hash a code is stored under."""
     key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"ballot-code-v1", hashlib.sha256).digest()
@@ -79,20 +85,20 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
         raise CodeRefused(f"round {round_.slug!r} is {round_.status}: it takes no more ballots, so no more codes")
     if not 1 <= count <= MAX_CODES_PER_CALL:
         raise CodeRefused(f"--count must be from 1 to {MAX_CODES_PER_CALL}")
-    codes: dict[str, str] = {}
+    codes: dict[str, str] = {}  # hash → code
     while len(codes) < count:
-        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-        codes.setdefault(hash_code(code), code)
-    clash = set(db.session.scalars(select(BallotCode.code_hash).where(BallotCode.code_hash.in_(list(codes)))))
-    for digest in clash:  # 49 bits of randomness: practically never
-        del codes[digest]
+        batch: dict[str, str] = {}
+        while len(codes) + len(batch) < count:
+            code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+            digest = hash_code(code)
+            if digest not in codes:
+                batch[digest] = code
+        # 49 random bits: a clash with a stored code practically never happens, but must not pass
+        taken = set(db.session.scalars(select(BallotCode.code_hash).where(BallotCode.code_hash.in_(list(batch)))))
+        codes.update((digest, code) for digest, code in batch.items() if digest not in taken)
     db.session.add_all(BallotCode(round_id=round_.id, group_id=group.id, code_hash=digest) for digest in codes)
     group.codes_issued += len(codes)
     db.session.flush()
-    if clash:
-        return issue_ballot_codes(round_, group_key, len(clash)) + [
-            IssuedCode(format_code(c), ballot_url(c)) for c in codes.values()
-        ]
     return [IssuedCode(format_code(c), ballot_url(c)) for c in codes.values()]
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..codes.services import find_code, format_code, normalize_code
+from ..codes.services import display_code, find_code
 from ..database import unit_of_work
 from ..extensions import db
 from ..models import Ballot, BallotCode, Group, Round, RoundStatus
@@ -29,7 +29,7 @@ def enter_code():
     """Where a person types the code printed on a slip."""
     typed = request.args.get("code", "")
     if typed.strip():
-        return redirect(url_for("respond.ballot", code=format_code(typed) if len(normalize_code(typed)) == 10 else typed.strip()))
+        return redirect(url_for("respond.ballot", code=display_code(typed)))
     return render_template("respond/enter_code.html")
 
 

@@ -1,17 +1,19 @@
-"""Creating a round from its spec."""
+"""Creating a round from its spec, and closing it."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, text
 
 from scoring.spec import RoundSpec, SpecError, parse_spec
 
-from ..errors import ServiceError
+from ..errors import NotFound, ServiceError
 from ..extensions import db
-from ..models import Group, Item, Round, Subject
+from ..models import BallotCode, Comment, Group, Item, Round, Subject, random_id
+from .lifecycle import transition
 
 
 class SpecRefused(ServiceError):
@@ -79,8 +81,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def get_round(slug: str) -> Round:
-    from ..errors import NotFound
-
+    """The round with ``slug``, or ``NotFound`` naming it."""
     round_ = db.session.scalar(select(Round).where(Round.slug == slug))
     if round_ is None:
         raise NotFound(f"no round {slug!r}")
@@ -101,13 +102,6 @@ def close_round(round_: Round) -> int:
     random ids, and ``compact_storage`` then purges the old row versions from disk. Unused
     codes have no purpose once no ballot can arrive, so they go too.
     """
-    import random
-
-    from sqlalchemy import delete, insert, select
-
-    from ..models import BallotCode, Comment, random_id
-    from .lifecycle import transition
-
     transition(round_, "close")
     dropped = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id)).rowcount or 0
     comments = [
@@ -125,8 +119,6 @@ def close_round(round_: Round) -> int:
 
 def compact_storage() -> None:
     """Purge deleted rows and old row versions from disk (run after ``close_round`` commits)."""
-    from sqlalchemy import text
-
     engine = db.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "sqlite":
