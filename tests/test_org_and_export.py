@@ -277,6 +277,29 @@ def test_after_publication_every_receipt_is_listed_sorted(client, runner, closed
     assert len(set(listed)) == 3
 
 
+def test_receipts_of_uniform_ballots_are_listed_apart_when_the_round_excludes_them(
+    app, client, runner, make_round, spec, issue_codes, submit
+) -> None:  # noqa: ANN001
+    """A 废票 (three or more answers, all one level) is not counted when the scheme says so: its
+    holder finds it in a list of its own, not silently missing."""
+    spec["scheme"]["uniform_ballots"] = "exclude"
+    round_ = make_round(spec)
+    first, second = issue_codes(round_, "staff", 2)
+    all_satisfied = {f"a:{s}:{i}": "satisfied" for s in ("B01", "B02") for i in ("service", "conduct")}
+    spoiled = receipt_of(submit(f"/b/{first}", all_satisfied, with_client=app.test_client()))
+    counted = receipt_of(submit(f"/b/{second}", {**all_satisfied, "a:B02:conduct": "basic"},
+                                with_client=app.test_client()))
+    two_alike = receipt_of(submit("/r/r2012/students", {"a:B01:service": "basic", "a:B01:conduct": "basic"}))
+    for action in ("close", "publish"):
+        assert runner.invoke(args=["rounds", action, "r2012"]).exit_code == 0
+
+    html = client.get("/r/r2012/receipts").get_data(as_text=True)
+
+    counted_part, spoiled_part = html.split('id="spoiled"')
+    assert sorted(LISTED.findall(counted_part)) == sorted([counted, two_alike])  # 2 answers: not a 废票
+    assert LISTED.findall(spoiled_part) == [spoiled]
+
+
 def test_a_comment_that_looks_like_a_formula_is_exported_as_text(app, runner, make_round, spec, submit, outdir) -> None:  # noqa: ANN001
     """Open QRs let anyone write a comment; Excel must not run one that starts with '='."""
     make_round(spec)

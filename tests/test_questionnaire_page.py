@@ -210,13 +210,19 @@ def test_an_unknown_code_is_not_found(client, code) -> None:  # noqa: ANN001
     assert "a:B01:service" not in html_of(response)
 
 
+#: what a Chinese input method types in full-width mode
+FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
+
+
 @pytest.mark.parametrize("typed", [
     lambda c: c.lower(),  # abcde-fghjk
     lambda c: c.replace("-", ""),  # ABCDEFGHJK
     lambda c: c.replace("-", "").lower(),
     lambda c: quote(f"{c[:2]} {c[2:5]} {c[6:]}".lower()),  # ab cde fghjk
     lambda c: quote(f" {c} "),
-], ids=["lower case", "no dash", "lower case, no dash", "spaces", "padded"])
+    lambda c: quote(c.lower().translate(FULL_WIDTH)),  # ａｂｃｄｅ－ｆｇｈｊｋ
+    lambda c: quote(c.replace("-", "—")),  # an em dash from a phone keyboard
+], ids=["lower case", "no dash", "lower case, no dash", "spaces", "padded", "full-width", "em dash"])
 def test_a_code_typed_by_hand_opens_the_questionnaire(client, code, typed) -> None:  # noqa: ANN001
     response = client.get(f"/b/{typed(code)}")
 

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
@@ -23,7 +24,8 @@ from ..models import BallotCode, Group, Round, RoundStatus
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
 MAX_CODES_PER_CALL = 20000
-_SEPARATORS = re.compile(r"[\s\-_]+")
+#: spaces, underscores and every kind of dash a phone keyboard may offer (‐ ‑ ‒ – — ― − ー)
+_SEPARATORS = re.compile(r"[\s\-_\u2010-\u2015\u2212\u30fc]+")
 
 
 class CodeRefused(ServiceError):
@@ -37,8 +39,11 @@ class IssuedCode:
 
 
 def normalize_code(raw: str) -> str:
-    """What a person typed, reduced to the stored form: upper case, no dashes or spaces."""
-    return _SEPARATORS.sub("", raw).upper()
+    """What a person typed, reduced to the stored form: upper case, no dashes or spaces.
+
+    NFKC first: a Chinese input method in full-width mode types ``ＡＢＣＤＥ－ＦＧＨＪＫ``.
+    """
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
 
 
 def format_code(code: str) -> str:

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Ballot, BallotCode, Group, Round, RoundStatus
 from ..rounds.lifecycle import accepting_state
 from ..rounds.services import round_spec
+from ..scorecard.tallies import spoiled_ballots
 from .forms import make_questionnaire_form, make_ticket, read_ticket
 from .services import USED_MESSAGE, CodeAlreadyUsed, cast_ballot, new_receipt, receipt_exists
 
@@ -116,5 +117,9 @@ def receipts(slug: str):  # noqa: ANN201
         return message("未找到评议", "没有找到这次评议。", 404)
     if round_.status != RoundStatus.published.value:
         return message(round_.title, "评议结果公布后，可在此页核对回执码。", 404)
-    codes = sorted(db.session.scalars(select(Ballot.receipt).where(Ballot.round_id == round_.id)))
-    return render_template("respond/receipts.html", round=round_, receipts=codes)
+    all_ballots = select(Ballot.receipt).where(Ballot.round_id == round_.id)
+    spoiled: list[str] = []
+    if round_spec(round_).scheme.uniform_ballots == "exclude":
+        spoiled = sorted(db.session.scalars(all_ballots.where(Ballot.id.in_(spoiled_ballots(round_)))))
+    counted = sorted(set(db.session.scalars(all_ballots)) - set(spoiled))
+    return render_template("respond/receipts.html", round=round_, receipts=counted, spoiled=spoiled)

@@ -16,8 +16,10 @@ from ..extensions import db
 from ..models import Answer, Ballot, Group, Item, OrgRating, Round, Subject
 
 
-def _spoiled_ballots(round_: Round) -> Select:
-    """废票: at least 3 level answers, all the same level (不了解 left out), as in scoring."""
+def spoiled_ballots(round_: Round) -> Select:
+    """Ids of the round's 废票: at least 3 level answers, all one level (不了解 left out), the
+    same test as ``scoring.tallies.uniform_ballots``. They count only when the scheme says
+    ``uniform_ballots: "exclude"``."""
     return (
         select(Answer.ballot_id)
         .join(Ballot, Ballot.id == Answer.ballot_id)
@@ -38,7 +40,7 @@ def _counted_level_answers(round_: Round, spec: RoundSpec, *columns):  # noqa: A
         .where(Ballot.round_id == round_.id, Answer.level != UNKNOWN)
     )
     if spec.scheme.uniform_ballots == "exclude":
-        query = query.where(Answer.ballot_id.not_in(_spoiled_ballots(round_)))
+        query = query.where(Answer.ballot_id.not_in(spoiled_ballots(round_)))
     return query
 
 
@@ -71,7 +73,7 @@ def tally_round(round_: Round, spec: RoundSpec, *, with_ballots: bool = True) ->
         spoiled.update(
             db.session.execute(
                 select(Group.key, func.count()).join(Ballot, Ballot.group_id == Group.id)
-                .where(Ballot.id.in_(_spoiled_ballots(round_))).group_by(Group.key)
+                .where(Ballot.id.in_(spoiled_ballots(round_))).group_by(Group.key)
             ).all()
         )
     ballots = None
