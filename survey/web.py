@@ -18,6 +18,16 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+#: error → (status, title, text): respondents read these on a phone, so they are in Chinese
+ERROR_PAGES: dict[type[Exception] | int, tuple[int, str, str]] = {
+    CSRFError: (400, "页面已过期", "页面已过期或缺少校验信息，请刷新问卷页面后重新提交。"),
+    404: (404, "页面不存在", "没有找到这个页面，请核对二维码或链接。"),
+    405: (405, "不支持的操作", "这个页面不支持此操作。"),
+    413: (413, "提交内容过长", "提交的内容太长，请精简意见建议后重新提交。"),
+    500: (500, "系统繁忙", "系统暂时出现问题，您的评议未被保存，请稍后重试。"),
+}
+
+
 class RedactBallotCodes(logging.Filter):
     """Blank ``/b/<code>`` in log lines: the dev server logs the client address beside the path."""
 
@@ -47,28 +57,15 @@ def install(app: Flask) -> None:
             response.headers["Cache-Control"] = "no-store"
         return _gzip(response)
 
-    def page(status: int, title: str, text: str):  # noqa: ANN202
+    for error, (status, title, text) in ERROR_PAGES.items():
+        app.register_error_handler(error, _message_page(status, title, text))
+
+
+def _message_page(status: int, title: str, text: str):  # noqa: ANN202
+    def handler(exc: Exception):  # noqa: ANN202
         return render_template("respond/message.html", title=title, text=text), status
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # noqa: ANN202
-        return page(400, "页面已过期", "页面已过期或缺少校验信息，请刷新问卷页面后重新提交。")
-
-    @app.errorhandler(404)
-    def not_found(exc):  # noqa: ANN001, ANN202
-        return page(404, "页面不存在", "没有找到这个页面，请核对二维码或链接。")
-
-    @app.errorhandler(405)
-    def not_allowed(exc):  # noqa: ANN001, ANN202
-        return page(405, "不支持的操作", "这个页面不支持此操作。")
-
-    @app.errorhandler(413)
-    def too_large(exc):  # noqa: ANN001, ANN202
-        return page(413, "提交内容过长", "提交的内容太长，请精简意见建议后重新提交。")
-
-    @app.errorhandler(500)
-    def server_error(exc):  # noqa: ANN001, ANN202
-        return page(500, "系统繁忙", "系统暂时出现问题，您的评议未被保存，请稍后重试。")
+    return handler
 
 
 def _gzip(response: Response) -> Response:
