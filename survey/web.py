@@ -10,7 +10,8 @@ import re
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 
-_CODE_IN_PATH = re.compile(r"(/b/)[^\s?\"/]+")
+#: a ballot code in a URL: the path ``/b/<code>`` or the entry form's ``?code=...``
+_CODE_IN_URL = re.compile(r"(/b/)[^\s?\"/]+|([?&]code=)[^\s&\"]*")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -33,14 +34,15 @@ class RedactBallotCodes(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(_CODE_IN_PATH.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = _CODE_IN_PATH.sub(r"\1***", record.msg)
+            record.msg = redact(record.msg)
         return True
 
 
 def redact(text: str) -> str:
-    return _CODE_IN_PATH.sub(r"\1***", text)
+    """``text`` with every ballot code in a URL replaced by ``***``."""
+    return _CODE_IN_URL.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
 
 
 def install(app: Flask) -> None:

@@ -148,7 +148,11 @@ def test_access_log_never_shows_a_code(app, make_round, issue_codes, caplog) -> 
 
     from survey.web import RedactBallotCodes
 
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s -',
-                               (ADDRESS, "POST /b/ABCDE-FGHJK HTTP/1.1", "200"), None)
-    RedactBallotCodes().filter(record)
-    assert "ABCDE" not in record.getMessage() and ADDRESS in record.getMessage()
+    for request_line in ("POST /b/ABCDE-FGHJK HTTP/1.1", "GET /b/?code=abcde-fghjk HTTP/1.1",
+                         "GET /b/?lang=zh&code=ABCDE%20FGHJK HTTP/1.1"):
+        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s -',
+                                   (ADDRESS, request_line, "200"), None)
+        RedactBallotCodes().filter(record)
+        logged = record.getMessage()
+        assert "abcde" not in logged.lower() and "fghjk" not in logged.lower(), logged
+        assert ADDRESS in logged and "/b/" in logged
