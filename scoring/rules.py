@@ -25,6 +25,9 @@ def _empty(value: float | None) -> bool:
 def band_grade(score: float | None, grades: Sequence[GradeBand]) -> str | None:
     """The first band (best first) whose ``min`` ≤ score; ``None`` for no score or no band.
 
+    A score within 1e-9 below a ``min`` reaches it: a mean such as (61.3 + 67.8 + 56.11 + 60)/4
+    is 61.3025 exactly but 61.302499999999995 in floating point.
+
     >>> from scoring.spec import GradeBand
     >>> band_grade(85.0, [GradeBand("优秀", 90), GradeBand("良好", 80), GradeBand("一般", 0)])
     '良好'
@@ -32,7 +35,7 @@ def band_grade(score: float | None, grades: Sequence[GradeBand]) -> str | None:
     if _empty(score):
         return None
     for band in grades:
-        if band.min <= score:  # type: ignore[operator]
+        if band.min <= score + RANK_TOLERANCE:  # type: ignore[operator]
             return band.grade
     return None
 
@@ -47,9 +50,10 @@ def apply_rules(grade: str | None, metrics: Mapping[str, float | None], rules: S
                 grades: Sequence[GradeBand]) -> tuple[str | None, list[int]]:
     """Apply grade rules in order; return the grade and the places (from 1) of review rules that fired.
 
-    A rule fires when its metric is strictly above/below its threshold; an empty metric never
-    fires. ``grade: G`` sets the grade to G when G is worse; ``at_most: G`` lowers a better
-    grade to G; so both only ever move a grade down. Without a grade (no composite) no rule
+    A rule fires when its metric is strictly above/below its threshold (a value within 1e-9 of
+    it counts as equal, as for ranks); an empty metric never fires. ``grade: G`` sets the grade
+    to G when G is worse; ``at_most: G`` lowers a better grade to G; so both only ever move a
+    grade down. Without a grade (no composite) no rule
     applies.
     """
     reviews: list[int] = []
@@ -57,7 +61,7 @@ def apply_rules(grade: str | None, metrics: Mapping[str, float | None], rules: S
         return None, reviews
     for place, rule in enumerate(rules, start=1):
         value = metrics.get(rule.metric)
-        if _empty(value) or not rule.fires(float(value)):  # type: ignore[arg-type]
+        if _empty(value) or not rule.fires(float(value), RANK_TOLERANCE):  # type: ignore[arg-type]
             continue
         grade = worse(grade, rule.target, grades)
         if rule.review:
@@ -108,8 +112,8 @@ def grade_all(codes: Sequence[str], scores: Sequence[float | None],
 
     The cap keeps at most ``cap_size(cap, N)`` subjects with the best grade, N the number of
     graded subjects, in order of score (equal within 1e-9), then ``tiebreak`` (positive share,
-    higher first, empty last), then subject code; the others move to the second grade and are
-    flagged ``capped``.
+    higher first, equal within 1e-9, empty last), then subject code; the others move to the
+    second grade and are flagged ``capped``.
     """
     ranks = competition_rank(scores)
     flags: list[list[str]] = [[] for _ in codes]
@@ -123,10 +127,13 @@ def grade_all(codes: Sequence[str], scores: Sequence[float | None],
         graded = sum(g is not None for g in result)
         keep = cap_size(cap, graded, rounding)
         top = [k for k, g in enumerate(result) if g == best]
+        # positive shares within the tolerance are equal too, so that a rounding error never
+        # decides between two equal ones (the code does)
+        tie_ranks = dict(zip(top, competition_rank([tiebreak[k] for k in top]), strict=True))
 
         def order(k: int) -> tuple[int, float, str]:
-            t = tiebreak[k]
-            return (ranks[k] or 0, -(float(t) if not _empty(t) else -math.inf), codes[k])  # type: ignore[arg-type]
+            t = tie_ranks[k]
+            return (ranks[k] or 0, t if t is not None else math.inf, codes[k])  # type: ignore[return-value]
 
         for k in sorted(top, key=order)[keep:]:
             result[k] = second

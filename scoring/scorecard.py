@@ -293,12 +293,12 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
         if group.expected is None:
             continue
         ratio = tallies.received.get(group.key, 0) / group.expected
-        flag = (f"low_participation:{group.key}" if ratio < scheme.min_participation
-                else f"over_participation:{group.key}" if ratio > 1 else None)
-        if flag:
-            for k in range(n_s):
-                if rates[k, j]:
-                    flags[k].append(flag)
+        # independent conditions: with min_participation above 1 a group can be both
+        group_flags = ([f"low_participation:{group.key}"] if ratio < scheme.min_participation else []) + (
+            [f"over_participation:{group.key}"] if ratio > 1 else [])
+        for k in range(n_s):
+            if rates[k, j]:
+                flags[k].extend(group_flags)
 
     blanked = rates & (n > 0) & (n < scheme.display_min)
     for k in range(n_s):

@@ -84,10 +84,14 @@ class Rule:
     target: str
     review: bool = False
 
-    def fires(self, value: float | None) -> bool:
+    def fires(self, value: float | None, tolerance: float = 0.0) -> bool:
+        """Strictly above/below; a value within ``tolerance`` of the threshold is equal to it
+        (a computed share can land a rounding error away from the threshold it equals)."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return False
-        return value > self.threshold if self.direction == "above" else value < self.threshold
+        if self.direction == "above":
+            return value > self.threshold + tolerance
+        return value < self.threshold - tolerance
 
 
 @dataclass(frozen=True)
