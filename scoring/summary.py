@@ -25,17 +25,17 @@ def round_summary(spec: RoundSpec, tallies: Tallies, scorecard: Scorecard | None
     for group in spec.groups:
         received = int(tallies.received.get(group.key, 0))
         participation = None if group.expected is None else received / group.expected
-        flag = None
-        if participation is not None:
+        flags = []
+        if participation is not None:  # two separate tests: min_participation may exceed 1
             if participation < scheme.min_participation:
-                flag = "low_participation"
-            elif participation > 1:
-                flag = "over_participation"
+                flags.append("low_participation")
+            if participation > 1:
+                flags.append("over_participation")
         groups.append({
             "group": group.key, "name": group.name, "weight": group.weight,
             "received": received, "expected": group.expected,
             "participation": None if participation is None else round(participation, 4),
-            "participation_flag": flag,
+            "participation_flags": flags,
             "spoiled_excluded": int(tallies.spoiled.get(group.key, 0)),
         })
     alpha: dict[str, Any] = {"alpha": None, "rows": 0, "items": len(spec.items)}

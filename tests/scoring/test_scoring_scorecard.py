@@ -298,6 +298,21 @@ def test_participation_flags_use_received_ballots() -> None:
     assert "over_participation:students" not in card.flags_of("B02")  # students do not rate B02
 
 
+def test_a_group_can_be_both_below_min_participation_and_above_one() -> None:
+    """With min_participation 1.5, 4 ballots of 3 expected (133 %) are above 1 and below 1.5."""
+    from scoring.summary import round_summary
+
+    spec = make_spec({"min_participation": 1.5},
+                     groups=[{"key": "staff", "name": "教职工", "weight": 1, "expected": 3}])
+    ballots = [(f"a{n}", "staff", same("basic")) for n in range(4)]
+    tallies = tally_answers(spec, answers_frame(ballots))
+    card = build_scorecard(spec, tallies)
+    assert {"low_participation:staff", "over_participation:staff"} <= set(card.flags_of("B01"))
+    (staff,) = round_summary(spec, tallies, card)["groups"]
+    assert staff["participation"] == 1.3333
+    assert staff["participation_flags"] == ["low_participation", "over_participation"]
+
+
 def test_uniform_ballots_excluded_when_asked() -> None:
     ballots = [
         ("u1", "staff", same("dissatisfied", ["B01", "B02"])),  # 4 answers, all the same: 废票
