@@ -31,6 +31,8 @@ from .tallies import coded_column
 
 ANSWER_COLUMNS = ("response_id", "group", "subject", "item", "answer")
 ORG_COLUMNS = ("subject", "rater", "score")
+#: a rater is a name or a role; the service stores it in a column this wide
+RATER_MAX = 100
 
 
 # --------------------------------------------------------------------------- reading
@@ -261,8 +263,9 @@ def read_org(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
     Raises
     ------
     InputError
-        for a subject the spec lacks, an empty rater, a score that is not a number from 0 to
-        100, or a rater who rates the same subject twice; naming the line.
+        for a subject the spec lacks, an empty rater, a rater longer than ``RATER_MAX`` or with
+        a control character, a score that is not a number from 0 to 100, or a rater who rates
+        the same subject twice; naming the line.
     """
     path = Path(path)
     codes = set(spec.subject_codes)
@@ -274,6 +277,10 @@ def read_org(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
             raise InputError(path, line, f"subject {subject!r} is not in the spec" if subject else "empty subject")
         if not rater:
             raise InputError(path, line, "empty rater")
+        if len(rater) > RATER_MAX:
+            raise InputError(path, line, f"rater is longer than {RATER_MAX} characters")
+        if any(ord(ch) < 32 for ch in rater):
+            raise InputError(path, line, "rater contains a control character")
         if (subject, rater) in seen:
             raise InputError(path, line, f"rater {rater!r} rates subject {subject!r} twice")
         seen.add((subject, rater))

@@ -148,26 +148,18 @@ def scorecard_columns(spec: RoundSpec) -> list[str]:
     return columns
 
 
-def weighted_over_items(per_item: np.ndarray, answered: np.ndarray, item_weights: np.ndarray) -> np.ndarray:
-    """Σ_i w_i·x_i / Σ_i w_i over items with at least one answer (NaN when that sum is 0).
+def weighted_mean(values: np.ndarray, included: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ w·x / Σ w over the included entries of the last axis (NaN when that sum is 0).
 
-    ``per_item`` and ``answered`` have the items on the last axis.
+    Used twice: over items (included = answered at least once), giving G(s,g) and the shares;
+    and over groups (included = counted), giving P(s). Dividing by the included weights only is
+    the renormalization: a left-out item or group is spread over the others, never counted as 0.
     """
-    w = np.where(answered, item_weights, 0.0)
+    w = np.where(included, weights, 0.0)
     den = w.sum(axis=-1)
-    num = (w * np.where(answered, per_item, 0.0)).sum(axis=-1)
+    num = (w * np.where(included, values, 0.0)).sum(axis=-1)
     return _within_inputs(np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0),
-                          per_item, w > 0)
-
-
-def weighted_over_groups(per_group: np.ndarray, counted: np.ndarray, group_weights: np.ndarray) -> np.ndarray:
-    """Σ_g W_g·x_g / Σ_g W_g over the counted groups (NaN when that sum is 0): renormalization,
-    so a left-out group's weight is spread over the others, never counted as zero."""
-    w = np.where(counted, group_weights, 0.0)
-    den = w.sum(axis=-1)
-    num = (w * np.where(counted, per_group, 0.0)).sum(axis=-1)
-    return _within_inputs(np.divide(num, den, out=np.full(den.shape, np.nan), where=den > 0),
-                          per_group, w > 0)
+                          values, w > 0)
 
 
 def _within_inputs(mean: np.ndarray, values: np.ndarray, used: np.ndarray) -> np.ndarray:
@@ -242,13 +234,13 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
     def per_item(mask: np.ndarray) -> np.ndarray:
         return np.divide(cube @ mask, answers, out=np.zeros_like(answers), where=answered)
 
-    group_score = weighted_over_items(per_item(points), answered, item_w)  # [s, g]
-    group_share = {k: weighted_over_items(per_item(m), answered, item_w) for k, m in masks.items()}
+    group_score = weighted_mean(per_item(points), answered, item_w)  # [s, g]
+    group_share = {k: weighted_mean(per_item(m), answered, item_w) for k, m in masks.items()}
 
     rates = np.array([[g.rates(s.code) for g in groups] for s in subjects], dtype=bool)  # [s, g]
     counted = rates & (n >= scheme.min_group_responses) & ~np.isnan(group_score)
-    public = weighted_over_groups(group_score, counted, group_w)
-    share = {k: weighted_over_groups(v, counted, group_w) for k, v in group_share.items()}
+    public = weighted_mean(group_score, counted, group_w)
+    share = {k: weighted_mean(v, counted, group_w) for k, v in group_share.items()}
 
     org_by_subject: dict[str, list[float]] = {}
     if org is not None and len(org):

@@ -228,3 +228,31 @@ RECEIPT = re.compile(r'id="receipt">([^<]+)<')
 def receipt_of(response) -> str | None:  # noqa: ANN001
     found = RECEIPT.search(response.get_data(as_text=True))
     return found.group(1) if found else None
+
+
+def stored_answers() -> set[tuple[str, str, str]]:
+    """Every stored answer as (subject, item, level), read afresh from the database."""
+    from survey.extensions import db
+    from survey.models import Answer, Item, Subject
+
+    db.session.rollback()
+    rows = db.session.execute(
+        sa.select(Subject.code, Item.key, Answer.level)
+        .join(Subject, Subject.id == Answer.subject_id)
+        .join(Item, Item.id == Answer.item_id)
+    )
+    return {tuple(row) for row in rows}
+
+
+def stored_comments() -> list[tuple[str, str, str]]:
+    """Every stored comment as (subject, group, text), read afresh from the database."""
+    from survey.extensions import db
+    from survey.models import Comment, Group, Subject
+
+    db.session.rollback()
+    rows = db.session.execute(
+        sa.select(Subject.code, Group.key, Comment.text)
+        .join(Subject, Subject.id == Comment.subject_id)
+        .join(Group, Group.id == Comment.group_id)
+    )
+    return [tuple(row) for row in rows]

@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Answer, Ballot, BallotCode, Comment, Group, Item, Subject
+from survey.models import Ballot, BallotCode, Group
 
-from .conftest import IN_CI
+from .conftest import IN_CI, stored_answers, stored_comments
 
 try:
     from selenium import webdriver
@@ -194,24 +194,9 @@ def stored_ballots() -> list[tuple[str, str]]:
         select(Ballot.receipt, Group.key).join(Group, Group.id == Ballot.group_id))]
 
 
-def stored_answers() -> dict[str, str]:
-    db.session.rollback()
-    rows = db.session.execute(
-        select(Subject.code, Item.key, Answer.level)
-        .join(Subject, Subject.id == Answer.subject_id)
-        .join(Item, Item.id == Answer.item_id)
-    )
-    return {f"a:{subject}:{item}": level for subject, item, level in rows}
-
-
-def stored_comments() -> list[tuple[str, str, str]]:
-    db.session.rollback()
-    rows = db.session.execute(
-        select(Subject.code, Group.key, Comment.text)
-        .join(Subject, Subject.id == Comment.subject_id)
-        .join(Group, Group.id == Comment.group_id)
-    )
-    return [tuple(r) for r in rows]
+def stored_fields() -> dict[str, str]:
+    """The stored answers as the form fields that sent them."""
+    return {f"a:{subject}:{item}": level for subject, item, level in stored_answers()}
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -256,7 +241,7 @@ def test_a_phone_without_javascript_answers_by_tapping_labels(
     assert png_size(data) == (WIDTH * PIXEL_RATIO, HEIGHT * PIXEL_RATIO)
 
     assert stored_ballots() == [(receipt, "staff")]
-    assert stored_answers() == STAFF_ANSWERS
+    assert stored_fields() == STAFF_ANSWERS
     assert stored_comments() == [("B01", "staff", comment)]
     assert db.session.scalar(select(func.count()).select_from(BallotCode)) == 0, "the code is spent"
 
@@ -294,7 +279,7 @@ def test_a_too_long_comment_comes_back_with_the_answers_kept(
     submit(driver)
     receipt = shown_receipt(driver)
     assert stored_ballots() == [(receipt, "staff")]
-    assert stored_answers() == answers
+    assert stored_fields() == answers
     assert stored_comments() == [("B01", "staff", "意见已精简")]
 
 
@@ -322,4 +307,4 @@ def test_an_open_link_takes_one_ballot_per_browser(make_round, spec, phone, live
     assert radio_fields(other) == {"a:B01:service", "a:B01:conduct"}
 
     assert stored_ballots() == [(receipt, "students")]
-    assert stored_answers() == {"a:B01:service": "satisfied", "a:B01:conduct": "dissatisfied"}
+    assert stored_fields() == {"a:B01:service": "satisfied", "a:B01:conduct": "dissatisfied"}

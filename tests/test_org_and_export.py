@@ -81,14 +81,14 @@ def test_org_import_again_replaces_the_ratings(runner, make_round, spec, outdir)
 
 
 BAD_RATINGS = {
-    "unknown subject": ("subject,rater,score\nB01,张三,90\nB99,李四,80\n", 3, "no subject 'B99'"),
+    "unknown subject": ("subject,rater,score\nB01,张三,90\nB99,李四,80\n", 3, "subject 'B99' is not in the spec"),
     "score 101": ("subject,rater,score\nB01,张三,101\n", 2, "outside 0–100"),
     "negative score": ("subject,rater,score\nB01,张三,-1\n", 2, "outside 0–100"),
     "score abc": ("subject,rater,score\nB01,张三,90\nB02,张三,abc\n", 3, "'abc' is not a number"),
-    "wrong header": ("code,rater,score\nB01,张三,90\n", 1, "header must be subject,rater,score"),
+    "wrong header": ("code,rater,score\nB01,张三,90\n", 1, "missing column(s) subject; expected subject,rater,score"),
     "duplicate rater": ("subject,rater,score\nB01,张三,90\nB02,张三,80\nB01,张三,85\n", 4,
                         "rater '张三' rates subject 'B01' twice"),
-    "empty rater": ("subject,rater,score\nB01,,90\n", 2, "rater is empty"),
+    "empty rater": ("subject,rater,score\nB01,,90\n", 2, "empty rater"),
     "missing field": ("subject,rater,score\nB01,张三\n", 2, "expected 3 fields"),
     "rater over 100 characters": ("subject,rater,score\nB01,张三,90\nB02," + "李" * 101 + ",80\n", 3,
                                   "longer than 100 characters"),

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from survey.extensions import db
-from survey.models import Answer, Ballot, Comment, Group, Item, Subject
+from survey.models import Ballot, Comment, Group
 
-from .conftest import page_tokens, receipt_of
+from .conftest import page_tokens, receipt_of, stored_answers, stored_comments
 
 RECEIPT_FORMAT = re.compile(r"[2-9A-Z]{4}-[2-9A-Z]{4}")
 
@@ -30,26 +30,6 @@ def code(round_, issue_codes) -> str:  # noqa: ANN001
 def ballots() -> int:
     db.session.rollback()
     return db.session.scalar(select(func.count()).select_from(Ballot))
-
-
-def stored_answers() -> set[tuple[str, str, str]]:
-    db.session.rollback()
-    rows = db.session.execute(
-        select(Subject.code, Item.key, Answer.level)
-        .join(Subject, Subject.id == Answer.subject_id)
-        .join(Item, Item.id == Answer.item_id)
-    )
-    return {tuple(row) for row in rows}
-
-
-def stored_comments() -> list[tuple[str, str, str]]:
-    db.session.rollback()
-    rows = db.session.execute(
-        select(Subject.code, Group.key, Comment.text)
-        .join(Subject, Subject.id == Comment.subject_id)
-        .join(Group, Group.id == Comment.group_id)
-    )
-    return [tuple(row) for row in rows]
 
 
 def nothing_stored() -> bool:

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from scoring.io import RATER_MAX
+
 from .base import Base
 
 
@@ -147,7 +149,7 @@ class OrgRating(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("round_subjects.id", ondelete="CASCADE"))
-    rater: Mapped[str] = mapped_column(String(100))
+    rater: Mapped[str] = mapped_column(String(RATER_MAX))
     score: Mapped[float] = mapped_column(Float)
 
     subject: Mapped[Subject] = relationship()

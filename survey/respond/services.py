@@ -58,11 +58,10 @@ def cast_ballot(
     """Store one ballot (flushes; the caller's unit of work commits).
 
     ``answers`` maps (subject code, item key) to a level key or ``unknown``; the form has
-    already checked them against the round. A ``receipt`` already stored means the same page
-    was submitted twice (a double tap, a retried POST): nothing more is stored.
+    already checked them against the round. The caller has already looked for ``receipt``
+    (a page sent twice shows its receipt before the once-per-browser check); a copy of the
+    page racing this one is stopped by the spent code, or by the unique receipt at commit.
     """
-    if receipt_exists(round_, receipt):
-        return Cast(receipt, repeated=True)
     if code is not None:
         spent = db.session.execute(
             delete(BallotCode).where(BallotCode.id == code.id).execution_options(synchronize_session=False)
