@@ -9,7 +9,7 @@ PORT   ?= 5000
 LAN_IP := $(shell hostname -I 2>/dev/null | awk '{print $$1}')
 export SURVEY_BASE_URL ?= http://$(if $(LAN_IP),$(LAN_IP),localhost):$(PORT)
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bench-scoring bench-ballots clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -28,8 +28,15 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-bench: install
+# Both benchmarks; each prints its figures (they are reported, never asserted in `make test`).
+bench: bench-scoring bench-ballots
+
+bench-scoring: install
 	$(BIN)/python bench/bench_scoring.py
+
+# Phones casting ballots: this project on SQLite and PostgreSQL against bare Flask + sqlite3.
+bench-ballots: install
+	$(BIN)/python bench/ballots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -60,7 +60,12 @@ def _run(server: PostgresServer, args: list[str], *, check: bool = True) -> subp
     return subprocess.run(args, check=check, capture_output=True, text=True, timeout=120)
 
 
-def start_server() -> PostgresServer:
+#: for tests: nothing needs to survive a crash, so nothing is flushed to disk
+TEST_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+
+def start_server(options: str = TEST_OPTIONS) -> PostgresServer:
+    """Start a server on a free loopback port; ``options`` are extra ``postgres`` settings."""
     bindir = find_bindir()
     if bindir is None:
         raise FileNotFoundError("initdb/pg_ctl not found (install the postgresql package)")
@@ -75,9 +80,8 @@ def start_server() -> PostgresServer:
     try:
         _run(server, [str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
                       "-E", "UTF8", "--locale=C", "--no-sync"])
-        options = (f"-p {server.port} -c listen_addresses=127.0.0.1 -k {root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        _run(server, [str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", str(root / "log"),
+        settings = f"-p {server.port} -c listen_addresses=127.0.0.1 -k {root} {options}"
+        _run(server, [str(bindir / "pg_ctl"), "-D", str(datadir), "-o", settings, "-l", str(root / "log"),
                       "-w", "-t", "60", "start"])
     except subprocess.CalledProcessError as exc:
         log = (root / "log").read_text() if (root / "log").exists() else ""
