@@ -10,7 +10,7 @@ from scoring.scorecard import build_scorecard
 from scoring.summary import round_summary
 
 from ..errors import ServiceError
-from ..models import Round, RoundStatus
+from ..models import Round
 from ..rounds.services import round_spec
 from .tallies import org_ratings, tally_round
 
@@ -21,7 +21,7 @@ class ScorecardSealed(ServiceError):
 
 def score_round(round_: Round, out: Path, *, summary: Path | None = None) -> dict[str, Any]:
     """Write the round's scorecard (CSV or .xlsx by suffix) and optionally its summary."""
-    if round_.status in (RoundStatus.draft.value, RoundStatus.open.value):
+    if round_.state.results_sealed:
         raise ScorecardSealed(
             f"round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
             f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout"
