@@ -3,6 +3,7 @@ and the organizational ratings (组织评价) entered for its subjects."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +20,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from scoring.io import RATER_MAX
 
@@ -49,6 +51,9 @@ class Round(Base):
     takes_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     #: the spec as imported: the source of truth for the scale and the scoring scheme
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: a random stamp, new whenever the round's definition (spec, subjects, items, groups) is
+    #: stored: what the questionnaire's caches are keyed by, so an edit is never served stale
+    spec_version: Mapped[str] = mapped_column(String(16), default=lambda: new_spec_version(), server_default="0")
 
     subjects: Mapped[list[Subject]] = relationship(
         back_populates="round", order_by="Subject.position", cascade="all, delete-orphan"
@@ -74,6 +79,25 @@ class Round(Base):
 
     def __repr__(self) -> str:
         return f"<Round {self.slug} {self.status}>"
+
+
+def new_spec_version() -> str:
+    return secrets.token_hex(8)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_edited_rounds(session: Session, flush_context, instances) -> None:  # noqa: ANN001
+    """Give a round a new ``spec_version`` whenever it or a part of it is changed or removed."""
+    rounds = set()
+    for obj in [*session.dirty, *session.new, *session.deleted]:
+        if isinstance(obj, Round):
+            if obj not in session.new and session.is_modified(obj, include_collections=False):
+                rounds.add(obj)
+        elif isinstance(obj, (Subject, Item, Group)) and obj.round is not None:
+            rounds.add(obj.round)
+    for round_ in rounds:
+        if round_ not in session.deleted:
+            round_.spec_version = new_spec_version()
 
 
 class Subject(Base):

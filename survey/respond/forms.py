@@ -8,10 +8,12 @@ a tampered or stale page, answered 400, not a mistake for the respondent to corr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from flask import current_app
+from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -101,7 +103,12 @@ class QuestionnaireForm(FlaskForm):
 
 
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ballot-receipt")
+    return _signer_for(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _signer_for(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="ballot-receipt")
 
 
 def make_ticket(receipt: str) -> str:
@@ -149,3 +156,69 @@ def make_questionnaire_form(spec: RoundSpec, group: Group) -> tuple[type[Questio
     attrs["comment_names"] = tuple(b.comment for b in blocks if b.comment)
     form_class = type("Questionnaire", (QuestionnaireForm,), attrs)
     return form_class, blocks
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """Everything about one group's questionnaire that stays the same between requests: the
+    form class, the blocks the page shows, and the field names and values a submission may
+    carry. Built once per (round, group, spec version) by the caller's cache."""
+
+    form_class: type[QuestionnaireForm]
+    blocks: list[Block]
+    #: answer field name → (subject code, item key)
+    answer_fields: dict[str, tuple[str, str]]
+    answer_values: frozenset[str]
+    #: comment field name → subject code
+    comment_fields: dict[str, str]
+
+    @classmethod
+    def build(cls, spec: RoundSpec, group: Group) -> Questionnaire:
+        form_class, blocks = make_questionnaire_form(spec, group)
+        return cls(
+            form_class=form_class,
+            blocks=blocks,
+            answer_fields={name: tuple(name.split(":", 2)[1:]) for name in form_class.answer_names},
+            answer_values=form_class.answer_values,
+            comment_fields={name: name[2:] for name in form_class.comment_names},
+        )
+
+    def clean(self, data: MultiDict) -> tuple[dict[tuple[str, str], str], dict[str, str], str] | None:
+        """(answers, comments, receipt) of a submission with nothing wrong in it, else None.
+
+        The same values ``form.answers()``, ``form.comments()`` and ``form.receipt()`` give for
+        a form that validates. None (anything unusual: a field the page does not have, a value
+        sent twice, a NUL, a long comment, no answer, a bad ticket) sends the caller to the
+        form, which finds what is wrong and says it exactly as always.
+        """
+        answers: dict[tuple[str, str], str] = {}
+        comments: dict[str, str] = {}
+        answer_fields, comment_fields, values = self.answer_fields, self.comment_fields, self.answer_values
+        for name, found in data.lists():
+            if len(found) != 1:
+                return None
+            value = found[0]
+            if "\x00" in value:
+                return None
+            where = answer_fields.get(name)
+            if where is not None:
+                if value:
+                    if value not in values:
+                        return None
+                    answers[where] = value
+                continue
+            subject = comment_fields.get(name)
+            if subject is not None:
+                text = value.strip()
+                if text:
+                    if len(value) > COMMENT_MAX:
+                        return None
+                    comments[subject] = text
+            elif name.startswith(("a:", "c:")):
+                return None
+        if not answers:
+            return None
+        receipt = read_ticket(data.get("ticket", ""))
+        if receipt is None:
+            return None
+        return answers, comments, receipt
