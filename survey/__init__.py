@@ -3,14 +3,24 @@ questionnaire, exports and scorecards."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 
+def resource_dir(name: str) -> Path:
+    """``templates/`` (or ``static/``) of the project: at the top of a source checkout (and of an
+    editable install), or inside the package when installed from a wheel, which carries them
+    as ``survey/templates`` (pyproject.toml maps them there)."""
+    here = Path(__file__).resolve().parent
+    top = here.parent / name
+    return top if top.is_dir() else here / name
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, commands, error pages."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder=resource_dir("templates"), static_folder=resource_dir("static"))
     from .config import load_config
 
     load_config(app, config)

@@ -13,7 +13,7 @@ from scoring.spec import RoundSpec, SpecError, parse_spec
 from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import BallotCode, Comment, Group, Item, Round, Subject, random_id
-from .lifecycle import transition
+from .lifecycle import RoundStatus, transition
 
 
 class SpecRefused(ServiceError):
@@ -54,7 +54,7 @@ def import_round(data: Any) -> Round:
     if db.session.scalar(select(Round.id).where(Round.slug == spec.slug)) is not None:
         raise SpecRefused(f"spec refused: slug: a round {spec.slug!r} already exists")
     round_ = Round(
-        slug=spec.slug, title=spec.title, year=spec.year, status="draft",
+        slug=spec.slug, title=spec.title, year=spec.year, status=RoundStatus.draft.value,
         opens_at=_utc(spec.opens_at), closes_at=_utc(spec.closes_at), takes_comments=spec.comments,
         spec=dict(spec.raw),
     )

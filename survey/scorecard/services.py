@@ -24,7 +24,7 @@ from scoring.tallies import Tallies
 from scoring.workbook import add_table_sheet, scorecard_workbook
 
 from ..errors import ServiceError
-from ..models import Round, RoundStatus
+from ..models import Round
 from ..rounds.services import round_spec
 from .tallies import org_ratings, tally_round
 
@@ -50,7 +50,7 @@ class RoundResults:
 
 def results_sealed(round_: Round) -> bool:
     """Whether the round's results are still sealed (draft or open): nobody sees a score."""
-    return round_.status in (RoundStatus.draft.value, RoundStatus.open.value)
+    return round_.state.results_sealed
 
 
 def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
