@@ -37,17 +37,27 @@ def register_extensions(app: Flask) -> None:
     from . import database  # noqa: F401  (installs the SQLite pragmas)
     from .extensions import csrf, db, migrate
 
+    from .auth.access import login_manager
+    from .auth.sessions import SessionsByArea
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    login_manager.init_app(app)
+    app.session_interface = SessionsByArea()
 
 
 def register_blueprints(app: Flask) -> None:
     from .main.routes import bp as main_bp
     from .respond.routes import bp as respond_bp
 
+    from .auth.routes import bp as auth_bp
+    from .console import register as register_console
+
     app.register_blueprint(main_bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(auth_bp)
+    register_console(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -84,20 +84,13 @@ def _transition_command(action: str, help_text: str) -> None:
     @click.argument("slug")
     @refusals
     def command(slug: str) -> None:
-        from .rounds.lifecycle import transition
-        from .rounds.services import close_round, compact_storage
+        from .rounds.services import compact_storage, move_round
 
         with unit_of_work():
-            round_ = _round(slug)
-            if action == "close":
-                dropped = close_round(round_)
-            else:
-                transition(round_, action)
+            said = move_round(_round(slug), action)
         if action == "close":
             compact_storage()
-            click.echo(f"{slug}: closed; {dropped} ballot codes destroyed, so no code can be matched to a ballot")
-        else:
-            click.echo(f"{slug}: {round_.status}")
+        click.echo(said)
 
 
 _transition_command("open", "Open a draft round: it takes ballots within its time window.")
@@ -287,5 +280,8 @@ def demo_command(quiet: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command):
+    from .auth.cli import audit_cli, users_cli
+
+    for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command,
+                    users_cli, audit_cli):
         app.cli.add_command(command)

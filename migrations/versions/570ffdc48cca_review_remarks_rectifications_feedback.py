@@ -1,7 +1,7 @@
 """reviewers: 领导点评 remarks, 整改 rectifications, feedback links to the rated
 
 Revision ID: 570ffdc48cca
-Revises: 663927f22427
+Revises: bde037e255a9
 Create Date: 2026-11-26 13:36:48.564951
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '570ffdc48cca'
-down_revision = '663927f22427'
+down_revision = 'bde037e255a9'
 branch_labels = None
 depends_on = None
 
