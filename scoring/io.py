@@ -211,7 +211,8 @@ def _run_starts(ids: np.ndarray) -> np.ndarray | None:
     if len(ids):
         starts[0] = True
         np.not_equal(ids[1:], ids[:-1], out=starts[1:])
-    if pd.Index(ids[starts]).is_unique:
+    heads = ids[starts]
+    if len(set(heads)) == len(heads):  # a set of str hashes faster than a pandas Index
         return starts
     return None
 
