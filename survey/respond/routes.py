@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..codes.services import display_code, find_code
 from ..database import unit_of_work
 from ..extensions import db
-from ..models import Ballot, BallotCode, Group, Round, RoundStatus
+from ..models import Ballot, BallotCode, Group, Round
 from ..rounds.lifecycle import accepting_state
 from ..rounds.services import round_spec
 from ..scorecard.tallies import spoiled_ballots
@@ -115,7 +115,7 @@ def receipts(slug: str):  # noqa: ANN201
     round_ = db.session.scalar(select(Round).where(Round.slug == slug))
     if round_ is None:
         return message("未找到评议", "没有找到这次评议。", 404)
-    if round_.status != RoundStatus.published.value:
+    if not round_.state.receipts_public:
         return message(round_.title, "评议结果公布后，可在此页核对回执码。", 404)
     all_ballots = select(Ballot.receipt).where(Ballot.round_id == round_.id)
     spoiled: list[str] = []
