@@ -13,6 +13,8 @@ import click
 from flask import Flask, Response, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
+from .errors import ServiceError
+
 #: a ballot code in a URL: the path ``/b/<code>`` (``b`` perhaps percent-encoded, as a raw
 #: request line may carry it) or the entry form's ``?code=...``
 _CODE_IN_URL = re.compile(r"(/(?:b|%62|%42)/)[^\s?\"/]+|([?&]code=)[^\s&\"]*", re.IGNORECASE)
@@ -95,13 +97,34 @@ def install(app: Flask) -> None:
 
     for error, (status, title, text) in ERROR_PAGES.items():
         app.register_error_handler(error, _message_page(status, title, text))
+    app.register_error_handler(ServiceError, _service_refusal)
+
+
+#: blueprint → the template its error messages are shown in (default: the phone pages' one)
+MESSAGE_TEMPLATES: dict[str, str] = {}
+
+
+def message_template() -> str:
+    """The message page of the blueprint that handled the request: a console page's error
+    keeps the console's layout, a phone page's the phone's."""
+    return MESSAGE_TEMPLATES.get(request.blueprint or "", "respond/message.html")
 
 
 def _message_page(status: int, title: str, text: str):  # noqa: ANN202
     def handler(exc: Exception):  # noqa: ANN202
-        return render_template("respond/message.html", title=title, text=text), status
+        return render_template(message_template(), title=title, text=text), status
 
     return handler
+
+
+def _service_refusal(exc: ServiceError):  # noqa: ANN202
+    """A service refused inside a request: its message, with the status its class carries.
+
+    The unit of work has already rolled back whatever the request had begun."""
+    from .extensions import db
+
+    db.session.rollback()
+    return render_template(message_template(), title="操作未完成", text=str(exc)), exc.http_status
 
 
 def _gzip(response: Response) -> Response:

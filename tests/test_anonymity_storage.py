@@ -165,7 +165,7 @@ def test_migrations_still_run_after_a_close(app, runner, cast_40) -> None:  # no
                     conn.execute(sa.text(f"SELECT rowid FROM {table}"))
     db.session.remove()
     upgrade()
-    downgrade(revision="663927f22427")
+    downgrade(revision="-1")
     upgrade()
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

@@ -5,7 +5,7 @@ receipt someone was shown is no handle on that person's answers. ``key_fingerpri
 which code key the stored codes were issued under.
 
 Revision ID: b7c4e2a91f03
-Revises: 663927f22427
+Revises: 570ffdc48cca
 Create Date: 2026-11-26 13:45:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7c4e2a91f03'
-down_revision = '663927f22427'
+down_revision = '570ffdc48cca'
 branch_labels = None
 depends_on = None
 

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from ..errors import NotFound, ServiceError
 from ..extensions import db
-from ..models import BallotCode, Group, KeyFingerprint, Round, RoundStatus
+from ..models import BallotCode, Group, KeyFingerprint, Round
 
 #: no 0/O, 1/I/L, U: codes are read off paper and typed on phones
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -138,7 +138,7 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
             f"group {group_key!r} takes open access: it has one QR link for everyone, not ballot codes "
             f"(print it with: flask --app survey qr {round_.slug} --group {group_key} --out poster.png)"
         )
-    if round_.status in (RoundStatus.closed.value, RoundStatus.published.value):
+    if not round_.state.takes_codes:
         raise CodeRefused(f"round {round_.slug!r} is {round_.status}: it takes no more ballots, so no more codes")
     if not 1 <= count <= MAX_CODES_PER_CALL:
         raise CodeRefused(f"--count must be from 1 to {MAX_CODES_PER_CALL}")

@@ -19,10 +19,7 @@ from sqlalchemy import select
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Answer, Ballot, Comment, Group, Item, OrgRating, Round, RoundStatus, Subject
-
-SEALED = (RoundStatus.draft.value, RoundStatus.open.value)
-
+from ..models import Answer, Ballot, Comment, Group, Item, OrgRating, Round, Subject
 
 class ExportRefused(ServiceError):
     pass
@@ -78,7 +75,7 @@ def export_round(round_: Round, out: Path) -> dict[str, int]:
 
     Refused while the round is draft or open: results stay sealed until it closes.
     """
-    if round_.status in SEALED:
+    if round_.state.results_sealed:
         raise ExportRefused(
             f"round {round_.slug!r} is {round_.status}: answers stay sealed until it is closed "
             f"(flask --app survey rounds close {round_.slug})"

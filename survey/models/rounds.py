@@ -3,7 +3,6 @@ and the organizational ratings (组织评价) entered for its subjects."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -25,16 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scoring.io import RATER_MAX
 
+from ..rounds.lifecycle import RoundStatus
 from .base import Base
-
-
-class RoundStatus(str, enum.Enum):
-    """A round's life: draft → open → closed → published (see ``survey.rounds.lifecycle``)."""
-
-    draft = "draft"
-    open = "open"
-    closed = "closed"
-    published = "published"
 
 
 group_subjects = Table(
@@ -73,6 +64,11 @@ class Round(Base):
         CheckConstraint("status IN ('draft', 'open', 'closed', 'published')", name="status_known"),
     )
 
+    @property
+    def state(self) -> RoundStatus:
+        """The status as the enum, whose predicates say what the round allows now."""
+        return RoundStatus(self.status)
+
     def group(self, key: str) -> Group | None:
         return next((g for g in self.groups if g.key == key), None)
 
@@ -91,6 +87,8 @@ class Subject(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: the subject's published 公开承诺, shown to respondents under its name
     commitment: Mapped[str | None] = mapped_column(Text)
+    #: its 述职, its own account of the year, shown folded under its name for raters to read first
+    report: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int]
 
     round: Mapped[Round] = relationship(back_populates="subjects")

@@ -15,7 +15,7 @@ from scoring.io import read_org
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import OrgRating, Round, RoundStatus
+from ..models import OrgRating, Round
 from ..rounds.services import round_spec
 
 
@@ -25,7 +25,7 @@ class OrgRatingsRefused(ServiceError):
 
 def import_org_ratings(round_: Round, path: Path) -> int:
     """Replace the round's organizational ratings with those in ``path``; returns how many."""
-    if round_.status == RoundStatus.published.value:
+    if not round_.state.org_ratings_editable:
         raise OrgRatingsRefused(f"round {round_.slug!r} is published: its ratings can no longer change")
     try:
         ratings = read_org(path, round_spec(round_))

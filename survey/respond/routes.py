@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..codes.services import KeyMismatch, check_code_key, device_mark_value, display_code, find_code
 from ..database import truncate_wal, unit_of_work
 from ..extensions import db
-from ..models import BallotCode, Group, Receipt, Round, RoundStatus
+from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
 from ..rounds.services import round_spec
 from ..scorecard.tallies import spoiled_ballots
@@ -183,7 +183,7 @@ def receipts(slug: str):  # noqa: ANN201
     round_ = db.session.scalar(select(Round).where(Round.slug == slug))
     if round_ is None:
         return message("未找到评议", "没有找到这次评议。", 404)
-    if round_.status != RoundStatus.published.value:
+    if not round_.state.receipts_public:
         return message(round_.title, "评议结果公布后，可在此页核对回执码。", 404)
     listed = sorted(db.session.scalars(select(Receipt.receipt).where(Receipt.round_id == round_.id)))
     spoiled = None

@@ -1,11 +1,69 @@
-"""The round state machine, in one place: every status change goes through ``transition``."""
+"""The round state machine, in one place: the states, what each allows, and ``transition``,
+through which every status change goes.
+
+Other modules ask a state what it allows (``round_.state.results_sealed``) instead of
+comparing status strings, so a rule about states lives here and nowhere else.
+"""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from ..models import Round, RoundStatus
-from ..errors import ServiceError
+from ..errors import Conflict
+
+if TYPE_CHECKING:
+    from ..models import Round
+
+
+class RoundStatus(str, enum.Enum):
+    """A round's life: draft → open → closed → published."""
+
+    draft = "draft"
+    open = "open"
+    closed = "closed"
+    published = "published"
+
+    @property
+    def label(self) -> str:
+        """The state in Chinese, as pages show it."""
+        return {"draft": "草稿", "open": "进行中", "closed": "已结束", "published": "已公布"}[self.value]
+
+    @property
+    def editable(self) -> bool:
+        """The spec may still change (and the round may be deleted): only a draft."""
+        return self is RoundStatus.draft
+
+    @property
+    def deletable(self) -> bool:
+        """Nothing has been answered yet, so the round can go without trace."""
+        return self is RoundStatus.draft
+
+    @property
+    def takes_ballots(self) -> bool:
+        """Phones may submit (within the round's time window)."""
+        return self is RoundStatus.open
+
+    @property
+    def takes_codes(self) -> bool:
+        """Ballot codes may be issued: before and while it runs, never once it has closed."""
+        return self in (RoundStatus.draft, RoundStatus.open)
+
+    @property
+    def results_sealed(self) -> bool:
+        """No score, share, grade, answer or comment may be seen by anyone: turnout only."""
+        return self in (RoundStatus.draft, RoundStatus.open)
+
+    @property
+    def org_ratings_editable(self) -> bool:
+        """Organizational ratings may still be entered or replaced: until it is published."""
+        return self is not RoundStatus.published
+
+    @property
+    def receipts_public(self) -> bool:
+        """The receipts page lists every counted ballot."""
+        return self is RoundStatus.published
 
 #: action → (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[RoundStatus], RoundStatus]] = {
@@ -16,15 +74,10 @@ TRANSITIONS: dict[str, tuple[frozenset[RoundStatus], RoundStatus]] = {
 
 PAST = {"open": "opened", "close": "closed", "publish": "published"}
 
-STATUS_NAMES = {
-    RoundStatus.draft: "草稿 (draft)",
-    RoundStatus.open: "进行中 (open)",
-    RoundStatus.closed: "已结束 (closed)",
-    RoundStatus.published: "已公布 (published)",
-}
+STATUS_NAMES = {s: f"{s.label} ({s.value})" for s in RoundStatus}
 
 
-class IllegalTransition(ServiceError):
+class IllegalTransition(Conflict):
     """A status change the state machine does not allow."""
 
 
@@ -33,7 +86,7 @@ def transition(round_: Round, action: str, *, now: datetime | None = None) -> Ro
     if action not in TRANSITIONS:
         raise IllegalTransition(f"unknown action {action!r}")
     sources, target = TRANSITIONS[action]
-    current = RoundStatus(round_.status)
+    current = round_.state
     if current not in sources:
         allowed = " or ".join(STATUS_NAMES[s] for s in sorted(sources, key=lambda s: s.value))
         raise IllegalTransition(
@@ -57,7 +110,7 @@ def aware(moment: datetime) -> datetime:
 def accepting_state(round_: Round, now: datetime | None = None) -> tuple[bool, str]:
     """Whether the round takes ballots now, and if not, why, in words for a respondent."""
     now = now or datetime.now(timezone.utc)
-    status = RoundStatus(round_.status)
+    status = round_.state
     fmt = "%Y年%m月%d日 %H:%M"
     from ..timefmt import beijing
 

@@ -13,7 +13,7 @@ from scoring.spec import RoundSpec, SpecError, parse_spec
 from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import BallotCode, Group, Item, Round, Subject
-from .lifecycle import transition
+from .lifecycle import RoundStatus, transition
 from .reseal import reseal_ballot_tables
 
 
@@ -55,7 +55,7 @@ def import_round(data: Any) -> Round:
     if db.session.scalar(select(Round.id).where(Round.slug == spec.slug)) is not None:
         raise SpecRefused(f"spec refused: slug: a round {spec.slug!r} already exists")
     round_ = Round(
-        slug=spec.slug, title=spec.title, year=spec.year, status="draft",
+        slug=spec.slug, title=spec.title, year=spec.year, status=RoundStatus.draft.value,
         opens_at=_utc(spec.opens_at), closes_at=_utc(spec.closes_at), takes_comments=spec.comments,
         spec=dict(spec.raw),
     )
@@ -107,6 +107,52 @@ def close_round(round_: Round) -> int:
     dropped = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id)).rowcount or 0
     reseal_ballot_tables()
     return dropped
+
+
+#: what each lifecycle move does, said before it is done (the console's confirmation pages)
+MOVE_EFFECTS: dict[str, list[str]] = {
+    "open": [
+        "问卷开始接受提交（在评议设定的起止时间之内）。",
+        "评议的题目、对象、群体和计分方案从此冻结，不能再修改。",
+        "评议进行中，任何人（包括管理员）都看不到得分、比例、等次和意见，只能看到参评人数。",
+    ],
+    "close": [
+        "问卷不再接受提交。",
+        "所有未使用的评议码被销毁，此后无法再把任何评议码与选票对应。",
+        "全部选票、答案、意见建议和回执码重新打乱顺序、换用新的随机编号保存（重新封存），旧的数据表连同文件一并删除。",
+        "结束后可以查看计分结果、导出数据。此操作不可撤销。",
+    ],
+    "publish": [
+        "公开回执码列表：每位参评人可在公开页面核对自己的回执码是否被计入。",
+        "组织评价从此不能再修改。此操作不可撤销。",
+    ],
+}
+
+
+def move_round(round_: Round, action: str) -> str:
+    """Open, close or publish ``round_`` and record it in the audit log; returns what
+    happened, in words for the person who asked. The CLI and the console both call this.
+
+    After a close, the caller runs ``compact_storage`` once the unit of work has committed.
+    """
+    from ..auth import audit
+    from ..timefmt import beijing
+    from .lifecycle import aware
+
+    if action == "close":
+        dropped = close_round(round_)
+        audit.record("round.close", round_slug=round_.slug, codes_destroyed=dropped)
+        return f"{round_.slug}: closed; {dropped} ballot codes destroyed, so no code can be matched to a ballot"
+    transition(round_, action)
+    audit.record(f"round.{action}", round_slug=round_.slug)
+    if action == "open":
+        now = datetime.now(timezone.utc)
+        if round_.opens_at is not None and aware(round_.opens_at) > now:
+            start = beijing(round_.opens_at).strftime("%Y-%m-%d %H:%M")
+            return f"{round_.slug}: open; it takes ballots from {start} Beijing time (its opens_at), not before"
+        until = f" until {beijing(round_.closes_at).strftime('%Y-%m-%d %H:%M')} Beijing time" if round_.closes_at else ""
+        return f"{round_.slug}: open; it takes ballots now{until}"
+    return f"{round_.slug}: {round_.status}"
 
 
 def compact_storage() -> None:
