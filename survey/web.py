@@ -70,6 +70,7 @@ def redact(text: str) -> str:
 
 def install(app: Flask) -> None:
     refuse_public_debugger(app)
+    refuse_wrong_code_key_on_run(app)
     # a filter on a logger sees only records logged to it; one on a handler sees every record
     # that reaches it: both, for the loggers and handlers this process has
     from flask.logging import default_handler
@@ -175,3 +176,17 @@ def refuse_public_debugger(app: Flask) -> None:
             f"refusing --debug on {host}: the debugger shows tracebacks and a console to anyone who "
             "can reach it; use --host 127.0.0.1, or leave out --debug"
         )
+
+
+def refuse_wrong_code_key_on_run(app: Flask) -> None:
+    """``flask run`` under a code key other than the one the codes were issued under would turn
+    every printed code away: refused before the server starts (gunicorn refuses in its
+    ``on_starting`` hook; any server answers ballot pages 503 in that case)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name != "run" or "host" not in ctx.params:
+        return
+    from .codes.services import startup_check
+
+    problem = startup_check(app)
+    if problem:
+        raise click.UsageError(f"refusing to start: {problem}")

@@ -185,3 +185,21 @@ def test_code_lists_slips_and_exports_are_private(app, runner, make_round, tmp_p
     assert mode(out / "export") == 0o700
     assert {p.name: mode(p) for p in (out / "export").iterdir()} == dict.fromkeys(
         ("answers.csv", "comments.csv", "org.csv", "spec.json"), 0o600)
+
+
+def test_flask_run_refuses_to_start_under_another_code_key(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    from survey.extensions import db
+
+    issue_codes(make_round(), "staff", 1)
+    db.session.remove()
+    env = {**os.environ, "SURVEY_DATABASE_URL": app.config["DATABASE_URL"], "SURVEY_SECRET_KEY": SECRET,
+           "SURVEY_CODE_KEY": "not-the-key"}
+    flask = Path(sys.executable).with_name("flask")
+    result = subprocess.run([str(flask), "--app", "survey", "run", "--port", "1"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    (line,) = [x for x in result.stderr.splitlines() if "refusing to start" in x]
+    assert "code key" in line and "Traceback" not in result.stderr

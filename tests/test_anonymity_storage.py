@@ -249,3 +249,31 @@ def test_sqlite_write_ahead_log_replayed_commit_by_commit_links_no_code(app, mak
             shutil.copy(f"{db_path}-wal", snapshot / "survey.db-wal")
         links.update(link_through_wal(snapshot / "survey.db", snapshot, codes))
     assert links == {}, f"{len(links)} of {len(codes)} codes joined to their ballots through the -wal file"
+
+
+# --- slip order ----------------------------------------------------------------------------------
+
+
+def test_codes_are_stored_in_an_order_unrelated_to_the_slips(app, runner, make_round, tmp_path) -> None:  # noqa: ANN001
+    """The CSV (and the printed slips) list codes in one order; neither the ids nor the storage
+    order of ``ballot_codes`` may repeat it, or ``SELECT id`` tells which slips are unused."""
+    import csv
+
+    from survey.extensions import db
+
+    make_round()
+    out = tmp_path / "codes.csv"
+    assert runner.invoke(args=["codes", "issue", "r2012", "--group", "staff", "--count", "40",
+                               "--out", str(out)]).exit_code == 0
+    with out.open(encoding="utf-8-sig") as fh:
+        slip_place = {hash_code(row["code"]): n for n, row in enumerate(csv.DictReader(fh))}
+    queries = {"by id": "SELECT code_hash FROM ballot_codes ORDER BY id",
+               "plain": "SELECT code_hash FROM ballot_codes"}
+    if dialect() == "postgresql":
+        queries["by ctid"] = "SELECT code_hash FROM ballot_codes ORDER BY ctid"
+    with db.engine.connect() as conn:
+        for name, query in queries.items():
+            order = [slip_place[h] for h in conn.scalars(sa.text(query))]
+            assert len(order) == 40 and not follows_casting(order), f"codes {name} follow the slips: {order}"
+        ids = list(conn.scalars(sa.text("SELECT id FROM ballot_codes")))
+    assert min(ids) > 2**32, "ids are random 62-bit numbers, not a count"

@@ -24,8 +24,10 @@ from sqlalchemy import Connection, text
 from ..extensions import db
 from ..models import Base
 
-#: rebuilt in this order (parents first); dropped in the reverse one
-TABLES = ("ballots", "answers", "comments", "receipts", "ballot_codes")
+#: rebuilt in this order (parents first); dropped in the reverse one. PostgreSQL locks them in
+#: this order too, the order in which a ballot's transaction takes them, so the two never
+#: wait for each other in a circle
+TABLES = ("ballot_codes", "ballots", "answers", "comments", "receipts")
 #: the column that gets a fresh random id in each table (None: ids are kept)
 FRESH_ID = {"ballots": "id", "answers": None, "comments": "id", "receipts": "id", "ballot_codes": None}
 
