@@ -19,8 +19,14 @@ def resource_dir(name: str) -> Path:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, commands, error pages."""
-    app = Flask(__name__, template_folder=resource_dir("templates"), static_folder=resource_dir("static"))
+    """Build the application: configuration, extensions, blueprints, commands, error pages.
+
+    ``config["INSTANCE_PATH"]`` (absolute) puts the instance folder (keys, SQLite database)
+    somewhere else than beside the package."""
+    app = Flask(
+        __name__, template_folder=resource_dir("templates"), static_folder=resource_dir("static"),
+        instance_path=(config or {}).get("INSTANCE_PATH"),
+    )
     from .config import load_config
 
     load_config(app, config)
@@ -37,17 +43,30 @@ def register_extensions(app: Flask) -> None:
     from . import database  # noqa: F401  (installs the SQLite pragmas)
     from .extensions import csrf, db, migrate
 
+    from .auth.access import login_manager
+    from .auth.sessions import SessionsByArea
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
+    login_manager.init_app(app)
+    app.session_interface = SessionsByArea()
 
 
 def register_blueprints(app: Flask) -> None:
     from .main.routes import bp as main_bp
     from .respond.routes import bp as respond_bp
 
+    from .auth.routes import bp as auth_bp
+    from .console import register as register_console
+
     app.register_blueprint(main_bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(auth_bp)
+    register_console(app)
+    from .scorecard.public import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
 
 
 def register_commands(app: Flask) -> None:

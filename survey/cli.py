@@ -32,8 +32,11 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .config import private_files
+
         try:
-            return fn(*args, **kwargs)
+            with private_files():  # code lists, slips and exports: readable by their owner only
+                return fn(*args, **kwargs)
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # an output file that cannot be written: the unit of work rolled back
@@ -70,11 +73,13 @@ def rounds_import(spec_path: Path) -> None:
 
 
 @rounds_cli.command("template")
-def rounds_template() -> None:
+@click.option("--kind", type=click.Choice(["branches", "party"]), default="branches", show_default=True,
+              help="branches: 基层党组织群众评议; party: 党员民主评议 (party members, scale party4)")
+def rounds_template(kind: str) -> None:
     """Print a starting spec, in the words of the 2012 work plan; edit it, then import it."""
     from .demo import template_spec
 
-    click.echo(json.dumps(template_spec(), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(template_spec(kind), ensure_ascii=False, indent=2))
 
 
 def _transition_command(action: str, help_text: str) -> None:
@@ -82,25 +87,32 @@ def _transition_command(action: str, help_text: str) -> None:
     @click.argument("slug")
     @refusals
     def command(slug: str) -> None:
-        from .rounds.lifecycle import transition
-        from .rounds.services import close_round, compact_storage
+        from .rounds.services import compact_storage, move_round
 
         with unit_of_work():
-            round_ = _round(slug)
-            if action == "close":
-                dropped = close_round(round_)
-            else:
-                transition(round_, action)
+            said = move_round(_round(slug), action)
         if action == "close":
             compact_storage()
-            click.echo(f"{slug}: closed; {dropped} ballot codes destroyed, so no code can be matched to a ballot")
-        else:
-            click.echo(f"{slug}: {round_.status}")
+        click.echo(said)
 
 
 _transition_command("open", "Open a draft round: it takes ballots within its time window.")
 _transition_command("close", "Close an open round: it takes no more ballots, and its codes are destroyed.")
 _transition_command("publish", "Publish a closed round: its receipts page lists every counted ballot.")
+
+
+@rounds_cli.command("reseal")
+@refusals
+def rounds_reseal() -> None:
+    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
+    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
+    from .rounds.reseal import reseal_ballot_tables
+    from .rounds.services import compact_storage
+
+    with unit_of_work():
+        reseal_ballot_tables()
+    compact_storage()
+    click.echo("ballot tables rebuilt in random order")
 
 
 @rounds_cli.command("list")
@@ -285,5 +297,8 @@ def demo_command(quiet: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command):
+    from .auth.cli import audit_cli, users_cli
+
+    for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command,
+                    users_cli, audit_cli):
         app.cli.add_command(command)

@@ -1,7 +1,7 @@
 """rounds.spec_version: a stamp the questionnaire caches are keyed by
 
 Revision ID: 5b0e8d1c7a42
-Revises: 663927f22427
+Revises: b7c4e2a91f03
 Create Date: 2026-11-26 14:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b0e8d1c7a42'
-down_revision = '663927f22427'
+down_revision = 'b7c4e2a91f03'
 branch_labels = None
 depends_on = None
 

@@ -111,6 +111,8 @@ class Subject(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: the subject's published 公开承诺, shown to respondents under its name
     commitment: Mapped[str | None] = mapped_column(Text)
+    #: its 述职, its own account of the year, shown folded under its name for raters to read first
+    report: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int]
 
     round: Mapped[Round] = relationship(back_populates="subjects")

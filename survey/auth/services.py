@@ -1,0 +1,197 @@
+"""Accounts and sign-in: the rules the CLI and the console's admin pages share.
+
+Passwords are hashed with werkzeug's scrypt (salted, memory-hard) and never stored, logged or
+audited in clear. Wrong passwords are counted in the database, so the throttle holds across
+every worker process and machine that shares it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import Conflict, NotFound, ServiceError
+from ..extensions import db
+from ..models import FailedSignIn, Role, Round, User
+from . import audit
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+USERNAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
+
+#: wrong passwords for one account within the window before it answers 429
+ACCOUNT_LIMIT = 5
+#: wrong passwords from one address, over any accounts, within the window
+ADDRESS_LIMIT = 20
+WINDOW = timedelta(minutes=15)
+
+#: checked against when the name is unknown, so both cases take the same time
+_DUMMY_HASH = generate_password_hash("not-a-password-of-anyone", method="scrypt")
+
+
+class AccountRefused(ServiceError):
+    """The account cannot be created or changed as asked."""
+
+
+class SignInThrottled(ServiceError):
+    """Too many wrong passwords: sign-in is refused for a while, even with the right one."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _hash(password: str) -> str:
+    check_password(password)
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_password(password: str) -> None:
+    """Refuse a password too short or too long to be kept."""
+    if len(password) < PASSWORD_MIN:
+        raise AccountRefused(f"密码至少需要 {PASSWORD_MIN} 个字符 (password: at least {PASSWORD_MIN} characters)")
+    if len(password) > PASSWORD_MAX:
+        raise AccountRefused(f"密码最多 {PASSWORD_MAX} 个字符 (password: at most {PASSWORD_MAX} characters)")
+
+
+def get_user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no account {username!r}")
+    return user
+
+
+def _round(slug: str) -> Round:
+    round_ = db.session.scalar(select(Round).where(Round.slug == slug))
+    if round_ is None:
+        raise NotFound(f"no round {slug!r}")
+    return round_
+
+
+def create_user(username: str, role: str, password: str, rounds: list[str] | None = None) -> User:
+    """A new account; ``rounds`` (slugs) only for reviewers."""
+    username = username.strip()
+    if not USERNAME.fullmatch(username):
+        raise AccountRefused("用户名为 1–64 个字符，不含空格 (username: 1–64 characters, no spaces)")
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise AccountRefused(f"role must be admin, organizer or reviewer, not {role!r}") from None
+    if rounds and role_ is not Role.reviewer:
+        raise AccountRefused("only a reviewer is assigned rounds (--rounds); admins and organizers see every round")
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"账户 {username!r} 已存在 (an account {username!r} already exists)")
+    user = User(username=username, role=role_.value, password_hash=_hash(password), active=True, session_epoch=0)
+    user.rounds = [_round(slug) for slug in dict.fromkeys(rounds or [])]
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", username=username, role=role_.value, rounds=[r.slug for r in user.rounds])
+    return user
+
+
+def assign_round(username: str, slug: str) -> User:
+    user = get_user(username)
+    if user.role != Role.reviewer.value:
+        raise AccountRefused(f"{username!r} is {user.role}: only reviewers are assigned rounds")
+    round_ = _round(slug)
+    if round_ not in user.rounds:
+        user.rounds.append(round_)
+        db.session.flush()
+        audit.record("user.assign", round_slug=slug, username=username)
+    return user
+
+
+def unassign_round(username: str, slug: str) -> User:
+    user = get_user(username)
+    round_ = _round(slug)
+    if round_ in user.rounds:
+        user.rounds.remove(round_)
+        db.session.flush()
+        audit.record("user.unassign", round_slug=slug, username=username)
+    return user
+
+
+def disable_user(username: str) -> User:
+    """No more sign-ins; sessions already open end at their next request (the epoch moves)."""
+    user = get_user(username)
+    if user.active:
+        user.active = False
+        user.session_epoch += 1
+        db.session.flush()
+        audit.record("user.disable", username=username)
+    return user
+
+
+def enable_user(username: str) -> User:
+    user = get_user(username)
+    if not user.active:
+        user.active = True
+        db.session.flush()
+        audit.record("user.enable", username=username)
+    return user
+
+
+def set_password(username: str, password: str) -> User:
+    """A new password; the account's open sessions end."""
+    user = get_user(username)
+    user.password_hash = _hash(password)
+    user.session_epoch += 1
+    db.session.flush()
+    audit.record("user.password", username=username)
+    return user
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None
+    message: str = ""
+
+
+def _cutoff() -> datetime:
+    return datetime.now(timezone.utc) - WINDOW
+
+
+def _throttle_seconds() -> int:
+    return int(WINDOW.total_seconds())
+
+
+def sign_in(username: str, password: str, address: str) -> SignInResult:
+    """Check a sign-in. Raises ``SignInThrottled`` (before looking at the password) when the
+    account, or the address over all accounts, has too many recent failures.
+
+    Runs in the caller's unit of work: the failure counted and the audit entry commit together.
+    """
+    username = username.strip()[:64]
+    address = (address or "unknown")[:64]
+    db.session.execute(delete(FailedSignIn).where(FailedSignIn.at < _cutoff()))
+    recent = select(func.count()).select_from(FailedSignIn).where(FailedSignIn.at >= _cutoff())
+    by_account = db.session.scalar(recent.where(FailedSignIn.username == username)) or 0
+    by_address = db.session.scalar(recent.where(FailedSignIn.address == address)) or 0
+    limit = current_app.config.get("SIGN_IN_ACCOUNT_LIMIT", ACCOUNT_LIMIT)
+    address_limit = current_app.config.get("SIGN_IN_ADDRESS_LIMIT", ADDRESS_LIMIT)
+    if by_account >= limit or by_address >= address_limit:
+        audit.record("sign_in_throttled", actor=username or "-", address=address,
+                     reason="account" if by_account >= limit else "address")
+        minutes = _throttle_seconds() // 60
+        raise SignInThrottled(f"密码错误次数过多，请 {minutes} 分钟后再试。", _throttle_seconds())
+    user = db.session.scalar(select(User).where(User.username == username)) if username else None
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
+        db.session.add(FailedSignIn(username=username, address=address, at=datetime.now(timezone.utc)))
+        audit.record("sign_in_failed", actor=username or "-", address=address,
+                     reason="disabled" if (user is not None and ok) else "wrong name or password")
+        db.session.flush()
+        if user is not None and ok and not user.active:
+            return SignInResult(None, "该账户已停用，请联系管理员。")
+        return SignInResult(None, "用户名或密码不正确。")
+    db.session.execute(delete(FailedSignIn).where(FailedSignIn.username == username))
+    user.last_sign_in_at = datetime.now(timezone.utc)
+    audit.record("sign_in", actor=username, address=address)
+    return SignInResult(user)
