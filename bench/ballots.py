@@ -61,6 +61,15 @@ from tests.pg_server import PostgresServer, start_server  # noqa: E402
 
 SLUG, GROUP, CODE_GROUP = "bench", "staff", "codes"
 SECRET = "bench-secret-key"
+#: the service's settings for every target: fixed keys (nothing written to the instance folder),
+#: and the per-address limit on open-link ballots lifted, since every phone here comes from
+#: 127.0.0.1 (behind a campus NAT hundreds of phones share one address too)
+SERVICE_ENV = {
+    "SURVEY_SECRET_KEY": SECRET,
+    "SURVEY_CODE_KEY": "bench-code-key",
+    "SURVEY_BASE_URL": "http://127.0.0.1",
+    "SURVEY_OPEN_BALLOTS_PER_WINDOW": "1000000000",
+}
 
 SUBJECTS = [
     ("B01", "计算机学院党总支", "每月开放党员服务岗，为师生办实事不少于3件"),
@@ -159,7 +168,7 @@ def flask(env: dict[str, str], *args: str) -> str:
 
 def project_target(name: str, url: str, work: Path, args: argparse.Namespace, count_stored) -> Target:
     """Migrate ``url``, import and open the round, issue codes if asked, start gunicorn."""
-    env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": SECRET, "SURVEY_BASE_URL": "http://127.0.0.1"}
+    env = {**SERVICE_ENV, "SURVEY_DATABASE_URL": url}
     flask(env, "db", "upgrade")
     spec = work / "spec.json"
     flask(env, "rounds", "import", str(spec))
@@ -422,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "bare" in wanted:
             db = work / "bare.db"
-            env = {"BARE_SPEC": str(work / "spec.json"), "BARE_DB": str(db), "BARE_SECRET": SECRET}
+            # gunicorn.conf.py's start-up check opens the service's database: give it a spare one
+            env = {**SERVICE_ENV, "SURVEY_DATABASE_URL": f"sqlite:///{work / 'unused.db'}",
+                   "BARE_SPEC": str(work / "spec.json"), "BARE_DB": str(db), "BARE_SECRET": SECRET}
             port = free_port()
             process = gunicorn("bare_app:create_app()", env, port, work / "bare.log", "--pythonpath", str(HERE))
             targets.append(Target("bare", port, [f"/r/{SLUG}/{GROUP}"], stored_receipts_bare(db), process))

@@ -48,6 +48,9 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if str(app.config["DATABASE_URL"]).startswith("sqlite"):
+        # a file has no connection to go stale: no "SELECT 1" before every request
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):

@@ -134,7 +134,7 @@ def test_flask_error_log_does_not_name_the_code(app, make_round, issue_codes, ca
     def broken(raw: str):  # noqa: ANN202
         raise RuntimeError(f"lookup failed for /b/{raw}")
 
-    monkeypatch.setattr(routes, "find_code", broken)
+    monkeypatch.setattr(routes, "find_code_with_round", broken)
     with caplog.at_level(logging.ERROR):
         response = app.test_client().get(f"/b/{code}")
     assert response.status_code == 500
@@ -149,7 +149,7 @@ def test_flask_error_log_is_redacted_for_every_handler(app, make_round, issue_co
 
     (code,) = issue_codes(make_round(), "staff", 1)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    monkeypatch.setattr(routes, "find_code", lambda raw: 1 / 0)
+    monkeypatch.setattr(routes, "find_code_with_round", lambda raw: 1 / 0)
     handler = logging.FileHandler(tmp_path / "app.log")
     logging.getLogger().addHandler(handler)
     try:

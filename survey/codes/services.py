@@ -15,9 +15,11 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import defer
 
 from ..errors import NotFound, ServiceError
 from ..extensions import db
@@ -69,8 +71,13 @@ class KeyMismatch(ServiceError):
 
 
 def _code_key() -> bytes:
-    key = hmac.new(str(current_app.config["CODE_KEY"]).encode(), b"ballot-code-v1", hashlib.sha256)
-    return key.digest()
+    return _code_key_for(str(current_app.config["CODE_KEY"]))
+
+
+@lru_cache(maxsize=8)
+def _code_key_for(configured: str) -> bytes:
+    """The key codes are hashed with, derived from the configured one (once per process)."""
+    return hmac.new(configured.encode(), b"ballot-code-v1", hashlib.sha256).digest()
 
 
 def hash_code(code: str) -> str:
@@ -168,6 +175,24 @@ def find_code(raw: str) -> BallotCode | None:
     if not code or len(code) > 64:
         return None
     return db.session.scalar(select(BallotCode).where(BallotCode.code_hash == hash_code(code)))
+
+
+_CODE_WITH_ROUND = (
+    select(BallotCode, Round, Group)
+    .join(Round, Round.id == BallotCode.round_id)
+    .join(Group, Group.id == BallotCode.group_id)
+    .where(BallotCode.code_hash == bindparam("code_hash"))
+    .options(defer(Round.spec))
+)
+
+
+def find_code_with_round(raw: str) -> tuple[BallotCode, Round, Group] | None:
+    """``find_code``, with the code's round and group, in one query."""
+    code = normalize_code(raw)
+    if not code or len(code) > 64:
+        return None
+    row = db.session.execute(_CODE_WITH_ROUND, {"code_hash": hash_code(code)}).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def startup_check(app=None) -> str | None:  # noqa: ANN001

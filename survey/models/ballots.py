@@ -69,10 +69,9 @@ class Answer(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("round_items.id", ondelete="CASCADE"), primary_key=True)
     level: Mapped[str] = mapped_column(String(32))
 
-    __table_args__ = (
-        Index("ix_answers_subject_item", "subject_id", "item_id"),
-        {"sqlite_with_rowid": False},
-    )
+    #: no index on (subject_id, item_id): every query reaches answers through its ballots
+    #: (``ballot_id``, the key's first column), and each ballot would write ~40 scattered pages
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class Comment(Base):

@@ -68,10 +68,20 @@ def failed_code_lookup() -> None:
 
 def open_ballot_allowed(group_id: int) -> bool:
     """Count one ballot from this client on an open link; False when over the limit."""
-    config = current_app.config
-    key = f"{client()} {group_id}"
-    counter = _counter("open-ballots")
-    if counter.count(key, config["OPEN_BALLOT_WINDOW"]) >= config["OPEN_BALLOTS_PER_WINDOW"]:
+    if not open_ballot_within_limit(group_id):
         return False
-    counter.add(key, config["OPEN_BALLOT_WINDOW"])
+    count_open_ballot(group_id)
     return True
+
+
+def open_ballot_within_limit(group_id: int) -> bool:
+    """Whether this client may cast one more ballot on an open link now (counts nothing)."""
+    config = current_app.config
+    return _counter("open-ballots").count(f"{client()} {group_id}", config["OPEN_BALLOT_WINDOW"]) < config[
+        "OPEN_BALLOTS_PER_WINDOW"
+    ]
+
+
+def count_open_ballot(group_id: int) -> None:
+    """Count one ballot from this client on an open link."""
+    _counter("open-ballots").add(f"{client()} {group_id}", current_app.config["OPEN_BALLOT_WINDOW"])

@@ -1,22 +1,36 @@
-"""Public pages: the questionnaire behind a ballot code or a group's open link, receipts."""
+"""Public pages: the questionnaire behind a ballot code or a group's open link, receipts.
+
+A ballot takes the short way when nothing about it is unusual: the questionnaire page comes
+from ``pages`` (rendered once per round, group and spec version), a submission is checked by
+``Questionnaire.clean`` instead of the form, and stored with one short transaction. Anything
+unusual (a malformed or incomplete form, a retry, a spent code, a full group, a client near its
+limit) goes the long way, through the form and the checks in their original order, which says
+what is wrong exactly as before; the short way has stored nothing by then.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
-from ..codes.services import KeyMismatch, check_code_key, device_mark_value, display_code, find_code
-from ..database import truncate_wal, unit_of_work
+from ..codes.services import (
+    KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
+)
+from ..database import truncate_wal, unit_of_work, write_unit_of_work
 from ..extensions import db
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
 from ..rounds.services import round_spec
 from ..scorecard.tallies import spoiled_ballots
 from . import limits
-from .forms import make_questionnaire_form, make_ticket, read_ticket
+from .forms import Questionnaire, make_ticket, read_ticket
+from .pages import pages
 from .services import USED_MESSAGE, CodeAlreadyUsed, GroupFull, cast_ballot, new_receipt, receipt_exists
 
 bp = Blueprint("respond", __name__)
@@ -86,8 +100,8 @@ def enter_code():
 def ballot(code: str):
     if limits.code_lookups_blocked():
         return message("请稍后再试", TOO_MANY_CODES, 429)
-    stored = find_code(code)
-    if stored is None:
+    found = find_code_with_round(code)
+    if found is None:
         if request.method == "POST":
             # a copy of this page may have spent the code a moment ago (a double tap)
             receipt = read_ticket(request.form.get("ticket", ""))
@@ -99,17 +113,24 @@ def ballot(code: str):
             return message("提交未成功", USED_MESSAGE, 409)
         limits.failed_code_lookup()
         return render_template("respond/enter_code.html", error=USED_MESSAGE, typed=code), 404
-    round_ = db.session.get(Round, stored.round_id)
-    group = db.session.get(Group, stored.group_id)
+    stored, round_, group = found
     return questionnaire(round_, group, code=stored)
+
+
+#: a round and one of its groups by slug and key, in one query (built once); the stored spec is
+#: read only when the questionnaire is built
+_OPEN_LINK = (
+    select(Round, Group).join(Group, Group.round_id == Round.id)
+    .where(Round.slug == bindparam("slug"), Group.key == bindparam("group_key")).options(defer(Round.spec))
+)
 
 
 @bp.route("/r/<slug>/<group_key>", methods=["GET", "POST"])
 def open_link(slug: str, group_key: str):
-    round_ = db.session.scalar(select(Round).where(Round.slug == slug))
-    group = round_.group(group_key) if round_ else None
-    if round_ is None or group is None:
+    found = db.session.execute(_OPEN_LINK, {"slug": slug, "group_key": group_key}).one_or_none()
+    if found is None:
         return message("未找到问卷", "没有找到这个评议问卷，请核对二维码或链接。", 404)
+    round_, group = found
     if group.access != "open":
         return message("需要评议码", "本群体凭评议码参加评议，请扫描您领到的评议条上的二维码。", 403)
     return questionnaire(round_, group, code=None)
@@ -120,17 +141,112 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
     accepting, why = accepting_state(round_)
     if not accepting:
         return message(round_.title, why, 403)
-    spec = round_spec(round_)
-    form_class, blocks = make_questionnaire_form(spec, spec.group(group.key))
-    form = form_class()
+    known = questionnaire_of(round_, group)
+    code_id = code.id if code is not None else None  # the code object is gone after a rollback
     once = code is None and group.once_per_device
 
     if request.method == "GET":
         if once and marked(round_, group):
             return message(round_.title, "您已在本设备上提交过本次评议，感谢您的参与！", 200)
-        form.ticket.data = make_ticket(new_receipt())
-        return render_template("respond/questionnaire.html", round=round_, group=group, blocks=blocks, form=form)
+        return questionnaire_page(round_, group, known)
 
+    if not (once and marked(round_, group)) and (code_id is not None or limits.open_ballot_within_limit(group.id)):
+        cleaned = known.questionnaire.clean(request.form)
+        if cleaned is not None:
+            response = cast_quickly(round_, group, known, *cleaned, code_id=code_id, once=once)
+            if response is not None:
+                return response
+    return cast_through_form(round_, group, known, code_id=code_id, once=once)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a group's questionnaire needs that does not change while its round is open."""
+
+    questionnaire: Questionnaire
+    subject_ids: dict[str, int]
+    item_ids: dict[str, int]
+    cap: int | None  #: the most ballots an open link takes
+
+
+#: by (round id, group id, spec version); per process
+_known: dict[tuple[int, int, str], Known] = {}
+
+
+def questionnaire_of(round_: Round, group: Group) -> Known:
+    key = (round_.id, group.id, round_.spec_version)
+    known = _known.get(key)
+    if known is None:
+        spec = round_spec(round_)
+        known = Known(
+            questionnaire=Questionnaire.build(spec, spec.group(group.key)),
+            subject_ids={s.code: s.id for s in round_.subjects},
+            item_ids={i.key: i.id for i in round_.items},
+            cap=open_cap(spec, group) if group.access == "open" else None,
+        )
+        if len(_known) > 512:
+            _known.clear()
+        _known[key] = known
+    return known
+
+
+def questionnaire_page(round_: Round, group: Group, known: Known) -> str:
+    """The page with this request's CSRF token and a new ticket, from the page cache."""
+
+    def render(csrf: str, ticket: str) -> str:
+        form = known.questionnaire.form_class(formdata=None)
+        form.ticket.data = ticket
+        return render_template("respond/questionnaire.html", round=round_, group=group,
+                               blocks=known.questionnaire.blocks, form=form, csrf_token=lambda: csrf)
+
+    csrf, ticket = generate_csrf(), make_ticket(new_receipt())
+    page = pages.get(("questionnaire", round_.id, group.id, round_.spec_version), 2, render)
+    return page.fill(csrf, ticket) if page is not None else render(csrf, ticket)
+
+
+def receipt_page(round_: Round, receipt: str, *, repeated: bool) -> str:
+    def render(mark: str) -> str:
+        return render_template("respond/receipt.html", round=round_, receipt=mark, repeated=repeated)
+
+    page = pages.get(("receipt", round_.id, round_.spec_version, repeated), 1, render)
+    return page.fill(receipt) if page is not None else render(receipt)
+
+
+def cast_quickly(
+    round_: Round,
+    group: Group,
+    known: Known,
+    answers: dict[tuple[str, str], str],
+    comments: dict[str, str],
+    receipt: str,
+    *,
+    code_id: int | None,
+    once: bool,
+) -> Response | None:
+    """Store a clean ballot in one short transaction; None, with nothing stored, when anything
+    is unusual (a retry, a spent code, a full group): the form's way then says what."""
+    db.session().expire_on_commit = False  # nothing read below needs reloading after the commit
+    try:
+        with write_unit_of_work():
+            cast_ballot(round_, group, answers=answers, comments=comments, receipt=receipt, code_id=code_id,
+                        cap=known.cap if code_id is None else None, subject_ids=known.subject_ids,
+                        item_ids=known.item_ids, retry_is_error=True)
+    except (CodeAlreadyUsed, GroupFull, IntegrityError):
+        return None
+    if code_id is None:
+        limits.count_open_ballot(group.id)
+    truncate_wal()
+    response = current_app.make_response(receipt_page(round_, receipt, repeated=False))
+    if once:
+        set_device_mark(response, round_, group)
+    return response
+
+
+def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int | None, once: bool):  # noqa: ANN201
+    """The form's way: every check in its order, each answered with its own page."""
+    db.session().expire_on_commit = False  # the receipt page needs nothing reloaded
+    form = known.questionnaire.form_class()
+    blocks = known.questionnaire.blocks
     valid = form.validate()
     if form.malformed:
         return message("提交未成功", form.malformed, 400)
@@ -143,13 +259,13 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
         ), 422
     if once and marked(round_, group):
         return message(round_.title, "您已在本设备上提交过本次评议，每台设备只能提交一次。", 409)
-    if code is None and not limits.open_ballot_allowed(group.id):
+    if code_id is None and not limits.open_ballot_allowed(group.id):
         return message(round_.title, TOO_MANY_BALLOTS, 429)
     try:
-        with unit_of_work():
+        with write_unit_of_work():
             cast = cast_ballot(
-                round_, group, answers=form.answers(), comments=form.comments(), receipt=receipt, code=code,
-                cap=open_cap(spec, group) if code is None else None,
+                round_, group, answers=form.answers(), comments=form.comments(), receipt=receipt, code_id=code_id,
+                cap=known.cap if code_id is None else None, subject_ids=known.subject_ids, item_ids=known.item_ids,
             )
     except CodeAlreadyUsed as exc:
         return message(round_.title, str(exc), 409)
@@ -157,12 +273,10 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
         return message(round_.title, str(exc), 409)
     except IntegrityError:  # a concurrent copy of this very page won the race
         if receipt_exists(round_, receipt):
-            return render_template("respond/receipt.html", round=round_, receipt=receipt, repeated=True)
+            return receipt_page(round_, receipt, repeated=True)
         raise
     truncate_wal()
-    response = current_app.make_response(
-        render_template("respond/receipt.html", round=round_, receipt=cast.receipt, repeated=cast.repeated)
-    )
+    response = current_app.make_response(receipt_page(round_, cast.receipt, repeated=cast.repeated))
     if once:
         set_device_mark(response, round_, group)
     return response

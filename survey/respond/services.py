@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from ..codes.services import ALPHABET
 from ..errors import ServiceError
@@ -53,6 +53,17 @@ def receipt_exists(round_: Round, receipt: str) -> bool:
     ) is not None
 
 
+#: the statements of a ballot, built once (Core: no ORM unit of work for rows never read back)
+_SPEND_CODE = delete(BallotCode.__table__).where(BallotCode.__table__.c.id == bindparam("code_id"))
+_INSERT_BALLOT = insert(Ballot.__table__)
+_COUNT_GROUP = select(func.count()).select_from(Ballot.__table__).where(
+    Ballot.__table__.c.round_id == bindparam("round_id"), Ballot.__table__.c.group_id == bindparam("group_id")
+)
+_INSERT_RECEIPT = insert(Receipt.__table__)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_INSERT_COMMENTS = insert(Comment.__table__)
+
+
 def cast_ballot(
     round_: Round,
     group: Group,
@@ -60,8 +71,11 @@ def cast_ballot(
     answers: dict[tuple[str, str], str],
     comments: dict[str, str],
     receipt: str,
-    code: BallotCode | None = None,
+    code_id: int | None = None,
     cap: int | None = None,
+    subject_ids: dict[str, int] | None = None,
+    item_ids: dict[str, int] | None = None,
+    retry_is_error: bool = False,
 ) -> Cast:
     """Store one ballot (flushes; the caller's unit of work commits).
 
@@ -72,41 +86,42 @@ def cast_ballot(
     ``cap``: the most ballots the group takes (open links); one more raises ``GroupFull``.
     Simultaneous ballots each count only the others already committed, so the cap can be passed
     by as many ballots as arrive at the same instant.
+
+    ``code_id``: the ballot code's row, spent by this ballot. ``subject_ids``/``item_ids`` (code → row id) save loading the round's subjects and items;
+    with ``retry_is_error`` a spent code raises ``CodeAlreadyUsed`` even when this very ballot
+    spent it (the caller then takes the way that tells the two apart).
     """
-    if code is not None:
-        spent = db.session.execute(
-            delete(BallotCode).where(BallotCode.id == code.id).execution_options(synchronize_session=False)
-        )
+    conn = db.session.connection()
+    round_id, group_id = round_.id, group.id
+    if code_id is not None:
+        spent = conn.execute(_SPEND_CODE, {"code_id": code_id})
         if spent.rowcount != 1:
-            if receipt_exists(round_, receipt):
+            if not retry_is_error and receipt_exists(round_, receipt):
                 return Cast(receipt, repeated=True)
             raise CodeAlreadyUsed(USED_MESSAGE)
-    subject_ids = {s.code: s.id for s in round_.subjects}
-    item_ids = {i.key: i.id for i in round_.items}
+    if subject_ids is None:
+        subject_ids = {s.code: s.id for s in round_.subjects}
+    if item_ids is None:
+        item_ids = {i.key: i.id for i in round_.items}
     ballot_id = random_id()
-    db.session.execute(
-        insert(Ballot).values(
-            id=ballot_id, round_id=round_.id, group_id=group.id, cast_on=datetime.now(BEIJING).date(),
-        )
-    )
-    if cap is not None:
-        taken = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.group_id == group.id))
-        if taken > cap:
-            raise GroupFull(FULL_MESSAGE)
-    db.session.execute(insert(Receipt).values(id=random_id(), round_id=round_.id, receipt=receipt))
-    db.session.execute(
-        insert(Answer),
+    conn.execute(_INSERT_BALLOT, {"id": ballot_id, "round_id": round_id, "group_id": group_id,
+                                  "cast_on": datetime.now(BEIJING).date()})
+    if cap is not None and conn.scalar(_COUNT_GROUP, {"round_id": round_id, "group_id": group_id}) > cap:
+        raise GroupFull(FULL_MESSAGE)
+    conn.execute(_INSERT_RECEIPT, {"id": random_id(), "round_id": round_id, "receipt": receipt})
+    conn.execute(
+        _INSERT_ANSWERS,
         [
             {"ballot_id": ballot_id, "subject_id": subject_ids[s], "item_id": item_ids[i], "level": level}
             for (s, i), level in answers.items()
         ],
     )
     if comments:
-        db.session.execute(
-            insert(Comment),
+        conn.execute(
+            _INSERT_COMMENTS,
             [
-                {"id": random_id(), "round_id": round_.id, "subject_id": subject_ids[s],
-                 "group_id": group.id, "text": text}
+                {"id": random_id(), "round_id": round_id, "subject_id": subject_ids[s], "group_id": group_id,
+                 "text": text}
                 for s, text in comments.items()
             ],
         )
