@@ -114,6 +114,15 @@ BUILTIN_SCALES: Mapping[str, Scale] = {
             ("incompetent", "不称职", 30, "negative"),
         ],
     ),
+    "party4": _builtin(
+        "party4",
+        [
+            ("excellent", "优秀", 100, "positive"),
+            ("qualified", "合格", 80, "positive"),
+            ("basically_qualified", "基本合格", 60, "neutral"),
+            ("unqualified", "不合格", 0, "negative"),
+        ],
+    ),
 }
 
 

@@ -40,6 +40,7 @@ class Subject:
     code: str
     name: str
     commitment: str | None = None  #: the subject's published 公开承诺, shown to respondents
+    report: str | None = None  #: its 述职 (own account of the year), shown folded for raters to read first
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ def _parse_subjects(data: Mapping[str, Any]) -> tuple[Subject, ...]:
         seen.add(code)
         name = _text(raw, "name", where)
         commitment = _text(raw, "commitment", where, required=False)
-        subjects.append(Subject(code=code, name=name or code, commitment=commitment))
+        report = _text(raw, "report", where, required=False)
+        subjects.append(Subject(code=code, name=name or code, commitment=commitment, report=report))
     return tuple(subjects)
 
 

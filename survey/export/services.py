@@ -7,6 +7,7 @@ an export carries no stored id and no order of arrival.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import secrets
@@ -35,6 +36,15 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
             writer.writerow(row)
             count += 1
     return count
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """The same CSV as ``write_csv``, as bytes: what the console streams."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
