@@ -114,6 +114,7 @@ BUILTIN_SCALES: Mapping[str, Scale] = {
             ("incompetent", "不称职", 30, "negative"),
         ],
     ),
+    # 党员民主评议 (democratic appraisal of party members)
     "party4": _builtin(
         "party4",
         [

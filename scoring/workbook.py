@@ -105,11 +105,18 @@ def scorecard_sheets(book: Any, scorecard: Scorecard, title: str = "scorecard") 
     add_table_sheet(book, title, scorecard.table, freeze="C2")
 
 
-def write_scorecard_workbook(scorecard: Scorecard, path: str | Path) -> None:
-    """The scorecard on its first sheet, the flags that occur explained on the second."""
+def scorecard_workbook(scorecard: Scorecard) -> Any:
+    """The scorecard on its first sheet, the flags that occur explained on the second (an
+    openpyxl workbook, so that a caller may add sheets before saving it)."""
     book = new_book()
     scorecard_sheets(book, scorecard)
     add_table_sheet(book, "flags", flag_notes_frame(scorecard.table["flags"]), formats={})
+    return book
+
+
+def write_scorecard_workbook(scorecard: Scorecard, path: str | Path) -> None:
+    """Write :func:`scorecard_workbook` to ``path``."""
+    book = scorecard_workbook(scorecard)
     with atomic_path(path) as tmp:
         book.save(tmp)
 

@@ -70,11 +70,13 @@ def rounds_import(spec_path: Path) -> None:
 
 
 @rounds_cli.command("template")
-def rounds_template() -> None:
+@click.option("--kind", type=click.Choice(["branches", "party"]), default="branches", show_default=True,
+              help="branches: 基层党组织群众评议; party: 党员民主评议 (party members, scale party4)")
+def rounds_template(kind: str) -> None:
     """Print a starting spec, in the words of the 2012 work plan; edit it, then import it."""
     from .demo import template_spec
 
-    click.echo(json.dumps(template_spec(), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(template_spec(kind), ensure_ascii=False, indent=2))
 
 
 def _transition_command(action: str, help_text: str) -> None:

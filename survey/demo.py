@@ -54,9 +54,50 @@ TEMPLATE: dict[str, Any] = {
 }
 
 
-def template_spec() -> dict[str, Any]:
-    """A round spec to start from: edit the subjects, groups and dates, keep the rest."""
-    return copy.deepcopy(TEMPLATE)
+#: 党员民主评议 (democratic appraisal of party members): people are the subjects, the scale is
+#: party4, and a member with more than one third 不合格 is graded 不合格 and flagged for the
+#: branch to review, as the appraisal rules ask
+PARTY_TEMPLATE: dict[str, Any] = {
+    "slug": "2026-party-members",
+    "title": "2026年度第一党支部党员民主评议",
+    "year": 2026,
+    "opens_at": "2026-12-20T08:00:00+08:00",
+    "closes_at": "2026-12-25T18:00:00+08:00",
+    "scale": "party4",
+    "subjects": [
+        {"code": "P0001", "name": "张明", "commitment": "带头开展师生志愿服务，每学期不少于2次"},
+        {"code": "P0002", "name": "李华"},
+    ],
+    "items": [
+        {"key": "political", "text": "政治合格：坚定理想信念，对党忠诚", "weight": 1},
+        {"key": "discipline", "text": "执纪合格：严守党的纪律和规矩", "weight": 1},
+        {"key": "conduct", "text": "品德合格：道德品行良好，作风正派", "weight": 1},
+        {"key": "role", "text": "发挥作用合格：立足岗位作贡献，带头服务师生", "weight": 1},
+    ],
+    "groups": [
+        {"key": "members", "name": "支部党员", "weight": 0.7, "access": "codes", "expected": 30},
+        {"key": "masses", "name": "群众代表", "weight": 0.3, "access": "codes", "expected": 15},
+    ],
+    "comments": True,
+    "scheme": {
+        "min_group_responses": 3,
+        "grades": [
+            {"grade": "优秀", "min": 90}, {"grade": "合格", "min": 75},
+            {"grade": "基本合格", "min": 60}, {"grade": "不合格", "min": 0},
+        ],
+        "rules": [
+            {"metric": "negative_share", "above": 1 / 3, "grade": "不合格", "review": True},
+        ],
+    },
+}
+
+TEMPLATES = {"branches": TEMPLATE, "party": PARTY_TEMPLATE}
+
+
+def template_spec(kind: str = "branches") -> dict[str, Any]:
+    """A round spec to start from: edit the subjects, groups and dates, keep the rest.
+    ``kind``: ``branches`` (基层党组织群众评议) or ``party`` (党员民主评议)."""
+    return copy.deepcopy(TEMPLATES[kind])
 
 
 def demo_spec(now: datetime | None = None) -> dict[str, Any]:

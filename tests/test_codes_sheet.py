@@ -259,3 +259,11 @@ def test_bad_slips_are_refused(tmp_path: Path, slips: list[tuple[str, str]], mes
             tmp_path / "s.pdf", title=TITLE, slips=slips, group_name=GROUP, base_url=BASE_URL
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chinese_font_is_embedded(sheet: Sheet) -> None:
+    """Slips must read on a phone or PC without a Chinese font: pdffonts says emb yes."""
+    from .pdf_fonts_check import assert_chinese_font_embedded
+
+    pdf, _, _ = sheet
+    assert_chinese_font_embedded(pdf)

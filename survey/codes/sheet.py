@@ -4,9 +4,9 @@ ballot code, the QR of its link and a short instruction, separated by dashed cut
 The slips carry no serial number or anything else that could tie a slip to the person who
 was handed it; the code itself is the only secret on them.
 
-Chinese text uses reportlab's built-in CID font ``STSong-Light``, one of Adobe's standard
-Asian fonts: it is not embedded, and the reader substitutes a Chinese Song face, so no font
-file is shipped. Latin runs (the URL) use Helvetica, whose widths every reader agrees on.
+Chinese text uses 文泉驿微米黑 (``survey.pdf_fonts``), embedded as a subset, so the slips read
+the same on a machine without any Chinese font. Latin runs (the URL) use Helvetica, one of
+the standard PDF fonts every reader has.
 QR codes are drawn as vector rectangles from the segno matrix, so they stay crisp at any
 print size.
 """
@@ -20,18 +20,16 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from ..pdf_fonts import CJK_FONT, register_cjk_font
 from ..qr import QUIET_ZONE, make_qr
 
-CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
 CODE_FONT = "Courier-Bold"
 INSTRUCTION = (
@@ -168,9 +166,8 @@ def slips_pdf(
     return buffer.getvalue(), pages
 
 
-@cache
 def _register_fonts() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    register_cjk_font()
 
 
 @dataclass(frozen=True)
@@ -359,8 +356,7 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
 def _runs(text: str) -> list[tuple[str, str]]:
     """Split text into (font, run): Latin in Helvetica, everything else in the CJK font.
 
-    The CJK font is not embedded, and readers substitute a Chinese font whose Latin glyphs
-    do not match its widths, which garbles URLs; Helvetica's metrics are standard."""
+    Helvetica keeps URLs in the face they had before the Chinese font was embedded."""
     return [(LATIN_FONT if run[0] <= "~" else CJK_FONT, run) for run in _SCRIPT_RUN.findall(text)]
 
 

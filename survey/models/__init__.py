@@ -3,10 +3,12 @@
 from .accounts import AuditEntry, FailedSignIn, Role, User, reviewer_rounds
 from .ballots import Answer, Ballot, BallotCode, Comment
 from .base import Base, random_id
-from .settings import Setting
+from .review import FeedbackLink, LeaderRemark, Rectification, RectificationStatus
 from .rounds import Group, Item, OrgRating, Round, RoundStatus, Subject, group_subjects
+from .settings import Setting
 
 __all__ = [
-    "Answer", "AuditEntry", "Ballot", "BallotCode", "Base", "Comment", "FailedSignIn", "Group", "Item", "OrgRating", "Round",
-    "Role", "RoundStatus", "Setting", "Subject", "User", "group_subjects", "random_id", "reviewer_rounds",
+    "Answer", "AuditEntry", "Ballot", "BallotCode", "Base", "Comment", "FailedSignIn", "FeedbackLink",
+    "Group", "Item", "LeaderRemark", "OrgRating", "Rectification", "RectificationStatus", "Role", "Round",
+    "RoundStatus", "Setting", "Subject", "User", "group_subjects", "random_id", "reviewer_rounds",
 ]

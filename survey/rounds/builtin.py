@@ -9,7 +9,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..demo import TEMPLATE
+from ..demo import PARTY_TEMPLATE, TEMPLATE
 
 GRADES4 = [{"grade": "优秀", "min": 90}, {"grade": "良好", "min": 80}, {"grade": "一般", "min": 60}, {"grade": "较差", "min": 0}]
 ONE_THIRD = 1 / 3
@@ -23,8 +23,9 @@ class BuiltinTemplate:
     spec: dict[str, Any]
 
 
-def _branches() -> dict[str, Any]:
-    spec = copy.deepcopy(TEMPLATE)
+def _without_round(template: dict[str, Any]) -> dict[str, Any]:
+    """A demo template without what belongs to one round: slug, title, year, window."""
+    spec = copy.deepcopy(template)
     for key in ("slug", "title", "year", "opens_at", "closes_at"):
         spec.pop(key, None)
     return spec
@@ -36,7 +37,7 @@ TEMPLATES: dict[str, BuiltinTemplate] = {
             "branches", "基层党组织群众评议（创先争优）",
             "评议对象为各党组织；五个评议项目取自教育系统创先争优活动工作方案：推动科学发展、服务师生群众、"
             "改进工作作风、建设和谐校园、加强基层组织。满意／基本满意／不满意。",
-            _branches(),
+            _without_round(TEMPLATE),
         ),
         BuiltinTemplate(
             "offices", "机关部门群众满意度测评",
@@ -69,29 +70,8 @@ TEMPLATES: dict[str, BuiltinTemplate] = {
         BuiltinTemplate(
             "members", "党员民主评议",
             "评议对象为党员本人；党员和群众代表按优秀／合格／基本合格／不合格（party4）评价。"
-            "“不合格”票超过三分之一的党员，交党组织审查。",
-            {
-                "scale": "party4",
-                "subjects": [{"code": "M001", "name": "张三"}, {"code": "M002", "name": "李四"}],
-                "items": [
-                    {"key": "belief", "text": "理想信念坚定，对党忠诚", "weight": 1},
-                    {"key": "discipline", "text": "严守政治纪律和政治规矩", "weight": 1},
-                    {"key": "role", "text": "立足岗位发挥先锋模范作用", "weight": 1},
-                    {"key": "conduct", "text": "作风正派，密切联系群众", "weight": 1},
-                ],
-                "groups": [
-                    {"key": "members", "name": "支部党员", "weight": 0.7, "access": "codes", "expected": 30},
-                    {"key": "masses", "name": "群众代表", "weight": 0.3, "access": "codes", "expected": 10},
-                ],
-                "comments": False,
-                "scheme": {
-                    "combine": {"organizational": 0, "public": 1}, "min_group_responses": 3,
-                    "grades": [{"grade": "优秀", "min": 90}, {"grade": "合格", "min": 70},
-                               {"grade": "基本合格", "min": 50}, {"grade": "不合格", "min": 0}],
-                    "rules": [{"metric": "negative_share", "above": ONE_THIRD, "grade": "不合格", "review": True}],
-                    "top_share_cap": 0.3,
-                },
-            },
+            "“不合格”票超过三分之一的党员定为不合格，交党支部审查。",
+            _without_round(PARTY_TEMPLATE),
         ),
         BuiltinTemplate(
             "cadres", "干部测评（德能勤绩廉）",

@@ -1,13 +1,27 @@
-"""The scorecard of a round in the database: the same file ``python -m scoring score`` writes."""
+"""The scorecard of a round in the database: the same file ``python -m scoring score`` writes.
+
+One path makes every score the service shows: SQL tallies (``tallies.py``) handed to the
+scoring library (``build_scorecard``, ``round_summary``). ``round_results`` returns the
+objects; ``scorecard_csv`` and ``scorecard_xlsx`` turn them into bytes. ``flask score`` writes
+those bytes to a file, the console streams them, and the subject pages and the PDF report
+read the same ``RoundResults``: nothing is scored twice in two ways.
+"""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scoring.io import write_scorecard, write_summary
-from scoring.scorecard import build_scorecard
+import pandas as pd
+
+from scoring.io import atomic_path, write_summary
+from scoring.scorecard import Scorecard, build_scorecard
+from scoring.spec import RoundSpec
 from scoring.summary import round_summary
+from scoring.tallies import Tallies
+from scoring.workbook import add_table_sheet, scorecard_workbook
 
 from ..errors import ServiceError
 from ..models import Round
@@ -19,18 +33,72 @@ class ScorecardSealed(ServiceError):
     """Results stay sealed while a round is open."""
 
 
-def score_round(round_: Round, out: Path, *, summary: Path | None = None) -> dict[str, Any]:
-    """Write the round's scorecard (CSV or .xlsx by suffix) and optionally its summary."""
-    if round_.state.results_sealed:
+@dataclass(frozen=True)
+class RoundResults:
+    """Everything scored about a closed round: its spec, tallies, scorecard and summary."""
+
+    round: Round
+    spec: RoundSpec
+    tallies: Tallies
+    scorecard: Scorecard
+    summary: dict[str, Any]
+
+    def suppressed(self, subject: str) -> set[str]:
+        """Keys of the groups whose figures about ``subject`` are blanked (SCORING.md rule 12)."""
+        return {f.partition(":")[2] for f in self.scorecard.flags_of(subject) if f.startswith("suppressed:")}
+
+
+def results_sealed(round_: Round) -> bool:
+    """Whether the round's results are still sealed (draft or open): nobody sees a score."""
+    return round_.state.results_sealed
+
+
+def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
+    """Score a closed or published round from SQL tallies; ``ScorecardSealed`` otherwise.
+
+    ``with_interval=False`` skips the ballot-level rows and so the bootstrap interval (and
+    Cronbach's alpha): for figures of earlier rounds, where only scores and grades are shown.
+    """
+    if results_sealed(round_):
         raise ScorecardSealed(
             f"round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
             f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout"
         )
     spec = round_spec(round_)
-    tallies = tally_round(round_, spec)
+    tallies = tally_round(round_, spec, with_ballots=with_interval)
     scorecard = build_scorecard(spec, tallies, org_ratings(round_))
-    figures = round_summary(spec, tallies, scorecard)
-    write_scorecard(scorecard, out)
+    return RoundResults(round=round_, spec=spec, tallies=tallies, scorecard=scorecard,
+                        summary=round_summary(spec, tallies, scorecard))
+
+
+def scorecard_csv(scorecard: Scorecard) -> bytes:
+    """``scorecard.csv`` as bytes: UTF-8 with a byte order mark, the library's formatting."""
+    text = scorecard.formatted().to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8-sig")
+
+
+#: the sheet the console adds to the workbook, after the library's own sheets
+REMARKS_SHEET = "领导点评"
+REMARK_COLUMNS = ("subject", "name", "reviewer", "date", "remark")
+
+
+def scorecard_xlsx(scorecard: Scorecard, remarks: pd.DataFrame | None = None) -> bytes:
+    """The scorecard workbook as bytes: the library's sheets (``scorecard``, ``flags``) and,
+    when ``remarks`` is given, a ``领导点评`` sheet with columns ``REMARK_COLUMNS``."""
+    book = scorecard_workbook(scorecard)
+    if remarks is not None:
+        add_table_sheet(book, REMARKS_SHEET, remarks.reindex(columns=list(REMARK_COLUMNS)), formats={})
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def score_round(round_: Round, out: Path, *, summary: Path | None = None) -> dict[str, Any]:
+    """Write the round's scorecard (CSV or .xlsx by suffix) and optionally its summary."""
+    results = round_results(round_)
+    data = scorecard_xlsx(results.scorecard) if out.suffix.lower() == ".xlsx" else scorecard_csv(results.scorecard)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(data)
     if summary is not None:
-        write_summary(figures, summary)
-    return figures
+        write_summary(results.summary, summary)
+    return results.summary

@@ -152,7 +152,7 @@ def rounds(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, str, str, s
         groups.append(group)
     if sum(g["weight"] for g in groups) == 0:
         groups[0]["weight"] = 1
-    scale = draw(st.sampled_from(["satisfaction3", "satisfaction5", "rating4", "competence4", "inline"]))
+    scale = draw(st.sampled_from(["satisfaction3", "satisfaction5", "rating4", "competence4", "party4", "inline"]))
     if scale == "inline":
         scale = inline_scale(rng)
 

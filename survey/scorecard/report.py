@@ -1,0 +1,236 @@
+"""The printable report of a closed round (scorecard.pdf), for a committee meeting.
+
+A4, Chinese throughout, in the embedded 文泉驿微米黑 (``survey.pdf_fonts``): a summary page
+with the scorecard table and the composite chart, then one page per subject with its figures,
+flags in words, per-group figures (blanked as everywhere else), the answer distribution of
+each item, its 公开承诺, the 领导点评 and its 整改 entries. Comments are left out: the report is
+handed around a meeting room.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from xml.sax.saxutils import escape
+
+from ..models import LeaderRemark, Rectification
+from ..pdf_fonts import register_cjk_font
+from .charts import CompositeRow, DistributionRow, composite_chart, distribution_chart, to_drawing
+from .detail import SubjectDetail, fmt_score, fmt_share, subject_detail
+from .services import RoundResults
+from .words import flags_words, vocabulary
+
+PAGE_W, PAGE_H = A4
+MARGIN = 16 * mm
+FRAME_W = PAGE_W - 2 * MARGIN
+HEAD_FILL = colors.HexColor("#dde8f3")
+RULE = colors.HexColor("#9aa7b4")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report shows beside the scores: remarks and 整改 entries per subject code."""
+
+    remarks: Mapping[str, Sequence[LeaderRemark]]
+    rectifications: Mapping[str, Sequence[Rectification]]
+    made_on: date | None = None
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=13.5, wordWrap="CJK")
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
+        "title": ParagraphStyle("title", parent=base, fontSize=17, leading=23, alignment=TA_CENTER, spaceAfter=4),
+        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=9.5, alignment=TA_CENTER,
+                                   textColor=colors.HexColor("#444444"), spaceAfter=8),
+        "h1": ParagraphStyle("h1", parent=base, fontSize=14, leading=19, spaceBefore=2, spaceAfter=6),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=11, leading=15, spaceBefore=8, spaceAfter=3,
+                             textColor=colors.HexColor("#1f3d5c")),
+    }
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+
+
+def _table(rows: list[list[object]], widths: list[float], style: ParagraphStyle, *, align_right: Sequence[int] = ()) -> Table:
+    cells = [[c if not isinstance(c, str) else _p(c, style) for c in row] for row in rows]
+    table = Table(cells, colWidths=widths, repeatRows=1)
+    commands = [
+        ("FONTNAME", (0, 0), (-1, -1), style.fontName),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#d5dbe1")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _interval(row: Mapping[str, object]) -> str:
+    low, high = row.get("ci_low"), row.get("ci_high")
+    return "—" if low is None or high is None else f"{low:.2f}–{high:.2f}"
+
+
+def composite_rows(results: RoundResults) -> list[CompositeRow]:
+    """The composite chart's rows, in rank order, as on the scorecard page."""
+    return [CompositeRow(label=f"{r['rank'] or '—'}. {r['name']}", composite=r["composite"], public=r["public_score"],
+                         ci_low=r["ci_low"], ci_high=r["ci_high"], note=r["grade"] or "")
+            for r in results.scorecard.records()]
+
+
+def distribution_rows(detail: SubjectDetail) -> list[DistributionRow]:
+    """One bar per item: the counted groups combined (rows left out where they are blanked)."""
+    keys = [k for k, _, _ in detail.levels]
+    return [DistributionRow(label=item.text, counts=[item.overall.counts[k] for k in keys], unknown=item.overall.unknown)
+            for item in detail.items if item.overall is not None]
+
+
+def render_report_pdf(results: RoundResults, inputs: ReportInputs) -> bytes:
+    """The report as PDF bytes."""
+    font = register_cjk_font()
+    st = _styles(font)
+    spec = results.spec
+    words = vocabulary(spec)
+    buffer = io.BytesIO()
+    title = results.round.title
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                            bottomMargin=MARGIN + 4 * mm, title=f"{title} · 评议结果报告",
+                            author="群众评议 survey service", invariant=True)
+
+    def footer(canvas, doc_) -> None:  # noqa: ANN001
+        canvas.saveState()
+        canvas.setFont(font, 7.5)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        canvas.drawString(MARGIN, MARGIN * 0.6, f"{title} · 评议结果报告 · 内部资料，注意保密")
+        canvas.drawRightString(PAGE_W - MARGIN, MARGIN * 0.6, f"第 {doc_.page} 页")
+        canvas.restoreState()
+
+    story: list[object] = []
+    story.append(_p(f"{title}", st["title"]))
+    summary = results.summary
+    turnout = "；".join(
+        f"{g['name']} {g['received']}票" + (f"（应参与{g['expected']}人，参与率{g['participation'] * 100:.1f}%）"
+                                            if g["expected"] else "")
+        for g in summary["groups"])
+    made_on = (inputs.made_on or date.today()).isoformat()
+    story.append(_p(f"{words.title}结果报告 · 共{len(spec.subjects)}个{words.subject} · 收到{summary['ballots_received']}张评议票 · "
+                    f"生成于 {made_on}", st["subtitle"]))
+    story.append(_p(f"参评情况：{turnout}", st["small"]))
+    story.append(Spacer(1, 4))
+
+    header = ["排名", words.subject, "等次", "综合得分", "公众评分", "95%区间", "组织评分", "有效票", "说明"]
+    rows: list[list[object]] = [header]
+    for r in results.scorecard.records():
+        notes = "；".join(flags_words(spec, results.scorecard.flags_of(r["subject"])))
+        rows.append([str(r["rank"] or "—"), f"{r['name']}（{r['subject']}）", r["grade"] or "—", fmt_score(r["composite"]),
+                     fmt_score(r["public_score"]), _interval(r), fmt_score(r["org_score"]), str(r["n"]), notes or ""])
+    widths = [10 * mm, 40 * mm, 12 * mm, 15 * mm, 15 * mm, 22 * mm, 15 * mm, 12 * mm]
+    widths.append(FRAME_W - sum(widths))
+    story.append(_table(rows, widths, st["cell"]))
+    story.append(Spacer(1, 8))
+    chart = composite_chart(composite_rows(results), width=FRAME_W / 1.0,
+                            bands=[(b.grade, b.min) for b in spec.scheme.grades], size=9)
+    story.append(KeepTogether([_p("综合得分（条形）与公众评分（◇）及其95%区间（横线）", st["h2"]), to_drawing(chart, font)]))
+
+    remarks, rectifications = inputs.remarks, inputs.rectifications
+    for record in results.scorecard.records():
+        code = record["subject"]
+        detail = subject_detail(results, code)
+        story.append(PageBreak())
+        story.extend(_subject_page(results, detail, remarks.get(code, ()), rectifications.get(code, ()), st, font))
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()
+
+
+def _subject_page(results: RoundResults, detail: SubjectDetail, remarks: Sequence[LeaderRemark],
+                  entries: Sequence[Rectification], st: dict[str, ParagraphStyle], font: str) -> list[object]:
+    spec = results.spec
+    r = detail.row
+    out: list[object] = [_p(f"{r['rank'] or '—'}. {detail.name}（{detail.code}）", st["h1"])]
+    figures = [["等次", "综合得分", "公众评分", "95%区间", "组织评分（人数）", "有效票", "正面评价", "负面评价"],
+               [r["grade"] or "—", fmt_score(r["composite"]), fmt_score(r["public_score"]), _interval(r),
+                f"{fmt_score(r['org_score'])}（{r['org_raters']}）", str(r["n"]),
+                fmt_share(r["positive_share"]), fmt_share(r["negative_share"])]]
+    out.append(_table(figures, [FRAME_W / 8] * 8, st["cell"]))
+    flags = flags_words(spec, detail.flags)
+    if flags:
+        out.append(Spacer(1, 3))
+        out.extend(_p(f"· {text}", st["small"]) for text in flags)
+    if detail.commitment:
+        out.append(_p("公开承诺", st["h2"]))
+        out.append(_p(detail.commitment, st["body"]))
+
+    out.append(_p("各群体评价", st["h2"]))
+    rows: list[list[object]] = [["群体", "权重", "有效票", "群体得分", "正面评价比例"]]
+    for g in detail.groups:
+        if g.blanked:
+            rows.append([g.name, f"{g.weight:g}", str(g.n), "不予显示", "不予显示"])
+        else:
+            rows.append([g.name, f"{g.weight:g}", str(g.n), fmt_score(g.score), fmt_share(g.positive_share)])
+    out.append(_table(rows, [FRAME_W * w for w in (0.32, 0.12, 0.14, 0.2, 0.22)], st["cell"]))
+
+    out.append(_p("各项评价（可计入的群体合并）", st["h2"]))
+    labels = {k: label for k, label, _ in detail.levels}
+    rows = [["评议项目", "平均分", *[labels[k] for k, _, _ in detail.levels], "不了解", "负面评价"]]
+    for item in detail.items:
+        f = item.overall
+        if f is None:
+            rows.append([item.text, "不予显示", *["—" for _ in detail.levels], "—", "—"])
+        else:
+            rows.append([item.text, fmt_score(f.mean), *[str(f.counts[k]) for k, _, _ in detail.levels],
+                         str(f.unknown), fmt_share(f.negative_share)])
+    first = FRAME_W * 0.34
+    rest = (FRAME_W - first) / (len(rows[0]) - 1)
+    out.append(_table(rows, [first] + [rest] * (len(rows[0]) - 1), st["cell"]))
+    bars = distribution_rows(detail)
+    if bars:
+        chart = distribution_chart(bars, [label for _, label, _ in detail.levels], [p for _, _, p in detail.levels],
+                                   width=FRAME_W, size=8.5)
+        out.append(Spacer(1, 4))
+        out.append(to_drawing(chart, font))
+
+    out.append(_p("领导点评", st["h2"]))
+    if remarks:
+        for remark in remarks:
+            out.append(_p(remark.text, st["body"]))
+            out.append(_p(f"—— {remark.reviewer_name}，{remark.written_on.isoformat()}", st["small"]))
+    else:
+        out.append(_p("（暂无）", st["small"]))
+
+    out.append(_p("整改事项", st["h2"]))
+    if entries:
+        items = {i.key: i.text for i in spec.items}
+        rows = [["问题", "整改措施", "责任人", "完成时限", "状态"]]
+        for e in entries:
+            problem = (f"【{items.get(e.item_key, e.item_key)}】" if e.item_key else "") + e.problem
+            rows.append([problem, e.measure or "—", e.responsible or "—",
+                         e.due_on.isoformat() if e.due_on else "—", e.status_label])
+        out.append(_table(rows, [FRAME_W * w for w in (0.36, 0.3, 0.12, 0.12, 0.1)], st["cell"]))
+    else:
+        out.append(_p("（暂无）", st["small"]))
+    return out

@@ -1,0 +1,70 @@
+"""The PDF report (scorecard.pdf): Chinese in an embedded font, a summary page then a page per
+subject, and blanked figures absent (read back with pdftotext)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from .pdf_fonts_check import assert_chinese_font_embedded
+from .review_fixtures import closed_round
+
+
+def pdftotext(pdf: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils); CI installs it")
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def report(make_round, tmp_path):  # noqa: ANN001, ANN201
+    from survey.database import unit_of_work
+    from survey.rectify.services import Triggers, draw_up, entries_of
+    from survey.scorecard.remarks import remarks_by_subject, save_remark
+    from survey.scorecard.report import ReportInputs, render_report_pdf
+    from survey.scorecard.services import round_results
+
+    round_ = closed_round(make_round)
+    results = round_results(round_)
+    with unit_of_work():
+        save_remark(round_, "B01", text="作风建设要常抓不懈", reviewer_name="王书记", author="wang", on=date(2025, 12, 20))
+        draw_up(results, Triggers(grade_at_or_below="一般", negative_share_above=0.2))
+    by_code: dict[str, list] = {}
+    for e in entries_of(round_):
+        by_code.setdefault(e.subject_code, []).append(e)
+    data = render_report_pdf(results, ReportInputs(remarks_by_subject(round_), by_code, made_on=date(2025, 12, 21)))
+    pdf = tmp_path / "scorecard.pdf"
+    pdf.write_bytes(data)
+    return pdf, results
+
+
+def test_report_pages_and_text(report) -> None:  # noqa: ANN001
+    pdf, results = report
+    text = pdftotext(pdf)
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) == 3  # summary, B01, B02
+    assert "2025年基层党组织群众评议" in pages[0] and "综合得分" in pages[0]
+    assert "计算机学院党总支" in pages[1] and "为师生办实事不少于3件" in pages[1]
+    assert "作风建设要常抓不懈" in pages[1] and "王书记" in pages[1]
+    assert "需复核" in pages[2] and "整改事项" in pages[2] and "未开始" in pages[2]
+    row = results.scorecard.row("B01")
+    assert f"{row['composite']:.2f}" in pages[0] and f"{row['composite']:.2f}" in pages[1]
+
+
+def test_blanked_group_figures_are_absent(report) -> None:  # noqa: ANN001
+    pdf, results = report
+    page = pdftotext(pdf).split("\f")[1]
+    student_line = next(line for line in page.splitlines() if line.strip().startswith("学生"))
+    assert "不予显示" in student_line
+    # the students' own group score (70.00) and positive share (75.0%) appear nowhere
+    assert "70.00" not in pdftotext(pdf)
+    assert "75.0%" not in page
+
+
+def test_chinese_font_is_embedded(report) -> None:  # noqa: ANN001
+    pdf, _ = report
+    assert_chinese_font_embedded(pdf)

@@ -1,0 +1,123 @@
+"""The scorecard services the console and ``flask score`` share: results, bytes, subject detail
+(blanked as rule 12 says), and a subject across rounds. Expectations computed by hand from
+``review_fixtures``."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from openpyxl import load_workbook
+
+from .review_fixtures import SPEC, closed_round, spec_for
+
+
+@pytest.fixture
+def round_2025(make_round):  # noqa: ANN001, ANN201
+    return closed_round(make_round)
+
+
+def test_csv_bytes_are_the_file_flask_score_writes(round_2025, runner, tmp_path) -> None:  # noqa: ANN001
+    from survey.scorecard.services import round_results, scorecard_csv
+
+    out = tmp_path / "scorecard.csv"
+    assert runner.invoke(args=["score", "y2025", "--out", str(out)]).exit_code == 0
+    data = scorecard_csv(round_results(round_2025).scorecard)
+    assert data == out.read_bytes()
+    assert data.startswith("\ufeffsubject,name,n,".encode())
+
+
+def test_hand_computed_scores(round_2025) -> None:  # noqa: ANN001
+    from survey.scorecard.services import round_results
+
+    results = round_results(round_2025)
+    b01, b02 = results.scorecard.row("B01"), results.scorecard.row("B02")
+    # P = 0.5·64.444 + 0.3·70 + 0.2·86.667
+    assert b01["public_score"] == pytest.approx(0.5 * 580 / 9 + 0.3 * 70 + 0.2 * 260 / 3)
+    assert b01["grade"] == "良好"
+    assert results.suppressed("B01") == {"students", "retirees"}
+    assert b02["public_score"] == pytest.approx(65.0) and b02["grade"] == "一般"
+    assert "review:1" in results.scorecard.flags_of("B02")
+
+
+def test_xlsx_is_the_flask_score_workbook_with_remarks_added(round_2025, runner, tmp_path) -> None:  # noqa: ANN001
+    import pandas as pd
+
+    from survey.scorecard.services import REMARKS_SHEET, round_results, scorecard_xlsx
+
+    out = tmp_path / "scorecard.xlsx"
+    assert runner.invoke(args=["score", "y2025", "--out", str(out)]).exit_code == 0
+    remarks = pd.DataFrame([{"subject": "B01", "name": "计算机学院党总支", "reviewer": "王书记",
+                             "date": "2025-12-20", "remark": "整改要落实到人"}])
+    ours = load_workbook(io.BytesIO(scorecard_xlsx(round_results(round_2025).scorecard, remarks)))
+    theirs = load_workbook(out)
+    assert ours.sheetnames == [*theirs.sheetnames, REMARKS_SHEET] == ["scorecard", "flags", REMARKS_SHEET]
+    for name in theirs.sheetnames:
+        assert [list(r) for r in ours[name].iter_rows(values_only=True)] == \
+               [list(r) for r in theirs[name].iter_rows(values_only=True)]
+    rows = list(ours[REMARKS_SHEET].iter_rows(values_only=True))
+    assert rows == [("subject", "name", "reviewer", "date", "remark"),
+                    ("B01", "计算机学院党总支", "王书记", "2025-12-20", "整改要落实到人")]
+
+
+def test_subject_detail_shows_visible_groups_and_blanks_the_others(round_2025) -> None:  # noqa: ANN001
+    from survey.scorecard.detail import subject_detail
+    from survey.scorecard.services import round_results
+
+    detail = subject_detail(round_results(round_2025), "B01", rng=random.Random(1))
+    groups = {g.key: g for g in detail.groups}
+    assert {k: (g.n, g.blanked) for k, g in groups.items()} == {
+        "staff": (4, False), "students": (2, True), "retirees": (3, True)}
+    assert groups["students"].score is None and groups["retirees"].positive_share is None
+    assert groups["staff"].score == pytest.approx(64.44, abs=0.005)
+    service, conduct = detail.items
+    staff = service.by_group["staff"]
+    assert staff.counts == {"satisfied": 2, "basic": 1, "dissatisfied": 0} and staff.unknown == 1
+    assert staff.mean == pytest.approx(260 / 3) and staff.positive_share == 1.0
+    assert conduct.by_group["staff"].negative_share == pytest.approx(1 / 3)
+    assert service.by_group["students"] is None and service.by_group["retirees"] is None
+    # all counted groups combined: summed counts, means weighted like P(s)
+    assert service.overall.counts == {"satisfied": 5, "basic": 2, "dissatisfied": 1}
+    assert service.overall.unknown == 1
+    assert service.overall.mean == pytest.approx(0.5 * 260 / 3 + 0.3 * 50 + 0.2 * 260 / 3)
+    assert detail.commitment == "为师生办实事不少于3件"
+    assert sorted(detail.comments, key=lambda c: c[1]) == [("教职工", "希望多开展师生座谈"), (None, "食堂饭菜太贵")]
+
+
+def test_combined_figures_are_blank_below_display_min(make_round) -> None:  # noqa: ANN001
+    from survey.scorecard.detail import subject_detail
+    from survey.scorecard.services import round_results
+    from .review_fixtures import BALLOTS
+
+    round_ = closed_round(make_round, ballots=[b for b in BALLOTS if b[0] == "students"], comments=[])
+    detail = subject_detail(round_results(round_), "B01")
+    assert all(item.overall is None for item in detail.items)
+    assert all(f is None for item in detail.items for f in item.by_group.values())
+
+
+def test_sealed_round_gives_no_results(make_round) -> None:  # noqa: ANN001
+    from survey.scorecard.services import ScorecardSealed, round_results
+
+    with pytest.raises(ScorecardSealed):
+        round_results(make_round(SPEC, status="open"))
+
+
+def test_history_shows_earlier_rounds_and_the_change(make_round, round_2025) -> None:  # noqa: ANN001
+    from survey.scorecard.history import subject_history
+    from survey.scorecard.services import round_results
+    from .review_fixtures import BALLOTS, S
+
+    better = [(g, {k: (S if k[0] == "B01" else v) for k, v in a.items()}) for g, a in BALLOTS]
+    round_2026 = closed_round(make_round, spec_for("y2026", 2026), ballots=better, comments=[])
+    make_round(spec_for("y2027", 2027), status="open")  # sealed: never shown
+    history = subject_history(round_results(round_2026), "B01")
+    assert [p.slug for p in history.earlier] == ["y2025"]
+    before = round_results(round_2025).scorecard.row("B01")["composite"]
+    assert history.current.composite == 100.0
+    assert history.change() == pytest.approx(100.0 - round(before, 2))
+    assert history.last.items["service"] == pytest.approx(round(0.5 * 260 / 3 + 0.3 * 50 + 0.2 * 260 / 3, 10))
+    assert history.change("service") == pytest.approx(100.0 - history.last.items["service"])
+    assert subject_history(round_results(round_2025), "B01").earlier == []
+    hidden = subject_history(round_results(round_2026), "B01", may_see=lambda r: r.slug != "y2025")
+    assert hidden.earlier == []
