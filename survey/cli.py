@@ -61,9 +61,12 @@ def rounds_import(spec_path: Path) -> None:
         raise SpecRefused(f"{spec_path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise SpecRefused(f"{spec_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    from .auth import audit
+
     try:
         with unit_of_work():
             round_ = import_round(data)
+            audit.record("round.create", round_slug=round_.slug, title=round_.title, source=spec_path.name)
     except SpecRefused as exc:
         raise SpecRefused(f"{spec_path}: {exc}") from None
     click.echo(round_.slug)
@@ -306,8 +309,13 @@ def score_command(slug: str, out: Path, summary: Path | None) -> None:
 
 @click.command("demo")
 @click.option("--quiet", is_flag=True, help="seed only, print nothing but errors")
-def demo_command(quiet: bool) -> None:
-    """Seed the demo round when the database has no round, open it, and print its links."""
+@click.option("--remove", is_flag=True, help="delete the demo round, its ballots and the demo account")
+def demo_command(quiet: bool, remove: bool) -> None:
+    """Seed the demo round when the database has no round, open it, and print its links.
+
+    Seeding also creates a demo organizer account and prints its sign-in once. Remove both
+    with --remove before a real round (or keep the demo in a database of its own:
+    SURVEY_DATABASE_URL=sqlite:///demo.db)."""
     from .codes.services import issue_ballot_codes, open_url
     from .demo import demo_spec
     from .export.services import write_csv
@@ -316,12 +324,17 @@ def demo_command(quiet: bool) -> None:
     from .rounds.lifecycle import transition
     from .rounds.services import import_round
 
+    if remove:
+        _remove_demo()
+        return
     seeded = None
+    demo_password = None
     if db.session.scalar(select(func.count()).select_from(Round)) == 0:
         with unit_of_work():
             round_ = import_round(demo_spec())
             transition(round_, "open")
             codes = issue_ballot_codes(round_, "staff", 20)
+            demo_password = _demo_account()
         seeded = Path(current_app.instance_path) / "demo-codes.csv"
         write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
     round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
@@ -335,7 +348,46 @@ def demo_command(quiet: bool) -> None:
             click.echo(terminal_qr(url))
     if seeded:
         click.echo(f"教职工 (staff) answers by single-use codes: 20 demo codes are in {seeded}")
-    click.echo("Landing page: " + current_app.config["BASE_URL"] + "/\n")
+    click.echo("Landing page: " + current_app.config["BASE_URL"] + "/")
+    if demo_password:
+        click.echo(f"DEMO console sign-in (a demo organizer, not for real use): {current_app.config['BASE_URL']}/login"
+                   f"  user: {DEMO_USER}  password: {demo_password}")
+        click.echo("Remove the demo round and this account before a real round: flask --app survey demo --remove")
+    click.echo("")
+
+
+DEMO_USER = "demo"
+
+
+def _demo_account() -> str | None:
+    """A demo organizer with a random password, unless an account of that name exists."""
+    import secrets
+
+    from .auth.services import create_user
+    from .models import User
+
+    if db.session.scalar(select(User.id).where(User.username == DEMO_USER)) is not None:
+        return None
+    password = secrets.token_urlsafe(9)
+    create_user(DEMO_USER, "organizer", password)
+    return password
+
+
+def _remove_demo() -> None:
+    from .auth import audit
+    from .models import BallotCode, Round, User
+
+    with unit_of_work():
+        round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
+        if round_ is not None:
+            db.session.execute(BallotCode.__table__.delete().where(BallotCode.round_id == round_.id))
+            audit.record("round.delete", round_slug="demo", title=round_.title, demo=True)
+            db.session.delete(round_)
+        user = db.session.scalar(select(User).where(User.username == DEMO_USER))
+        if user is not None:
+            audit.record("user.disable", username=DEMO_USER, demo=True)
+            db.session.delete(user)
+    click.echo("demo round and demo account removed" if round_ or user else "no demo round or demo account")
 
 
 config_cli = AppGroup("config", help="Settings of this installation (the public address), stored in its database.",

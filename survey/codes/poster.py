@@ -32,9 +32,11 @@ def poster_pdf(*, title: str, group_name: str, url: str, instruction: str = POST
     canvas.setTitle(f"{title} · {group_name} · 评议二维码")
     canvas.setCreator("群众评议 survey service")
     y = height - margin - 10 * mm
-    for size in (30, 26, 22, 20):
+    # one line at the largest size that allows it, else two lines, else as many as it takes
+    attempts = [(size, 1) for size in (30, 27, 24)] + [(size, 2) for size in (30, 26, 22)] + [(20, 99)]
+    for size, most in attempts:
         lines = _wrap(title, text_width, size)
-        if len(lines) <= 2:
+        if len(lines) <= most:
             break
     for line in lines:
         _draw_text(canvas, (width - _width(line, size)) / 2, y, line, size)
