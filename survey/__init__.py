@@ -58,6 +58,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(auth_bp)
     register_console(app)
+    from .scorecard.public import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -35,6 +35,9 @@ PAGE_MODULES = [
     "survey.codes.console",
     "survey.org.console",
     "survey.auth.admin",
+    "survey.scorecard.console",
+    "survey.rectify.console",
+    "survey.annual.console",
 ]
 
 CONSOLE_CSP = (
@@ -70,7 +73,12 @@ class RoundLink:
     when: str | None = None
 
 
-ROUND_LINKS: list[RoundLink] = []
+ROUND_LINKS: list[RoundLink] = [
+    RoundLink("console.scorecard", "评议结果", "read_results", "not results_sealed"),
+    RoundLink("console.rectify", "整改清单", "read_results", "not results_sealed"),
+    RoundLink("console.feedback_links", "向本人反馈", "manage_rounds", "not results_sealed"),
+    RoundLink("console.annual", "年度考核合并", "review", "not results_sealed"),
+]
 
 
 def idle_minutes() -> int:

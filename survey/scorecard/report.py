@@ -224,11 +224,9 @@ def _subject_page(results: RoundResults, detail: SubjectDetail, remarks: Sequenc
 
     out.append(_p("整改事项", st["h2"]))
     if entries:
-        items = {i.key: i.text for i in spec.items}
         rows = [["问题", "整改措施", "责任人", "完成时限", "状态"]]
         for e in entries:
-            problem = (f"【{items.get(e.item_key, e.item_key)}】" if e.item_key else "") + e.problem
-            rows.append([problem, e.measure or "—", e.responsible or "—",
+            rows.append([e.problem, e.measure or "—", e.responsible or "—",
                          e.due_on.isoformat() if e.due_on else "—", e.status_label])
         out.append(_table(rows, [FRAME_W * w for w in (0.36, 0.3, 0.12, 0.12, 0.1)], st["cell"]))
     else:
