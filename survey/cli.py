@@ -37,9 +37,19 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # an output file that cannot be written: the unit of work rolled back
-            raise click.ClickException(f"{exc.filename or 'file'}: {exc.strerror or exc}") from None
+            raise click.ClickException(f"{_as_typed(exc.filename) or 'file'}: {exc.strerror or exc}") from None
 
     return wrapper
+
+
+def _as_typed(filename: object) -> str | None:
+    """The file the user named, not the temporary sibling it is written through
+    (``out/.codes.csv.1a2b3c4d.tmp`` → ``out/codes.csv``)."""
+    if filename is None:
+        return None
+    import re
+
+    return re.sub(r"(^|/)\.([^/]+?)(\.[0-9a-f]{8})?\.tmp$", r"\1\2", str(filename))
 
 
 def _round(slug: str):  # noqa: ANN202

@@ -48,3 +48,22 @@ def test_config_masks_the_database_password(app, runner) -> None:  # noqa: ANN00
     from survey.cli import _masked
 
     assert _masked("postgresql+psycopg://survey:s3cret@db/survey") == "postgresql+psycopg://survey:***@db/survey"
+
+
+def test_a_quoted_number_in_a_spec_says_it_is_text(runner, spec, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    spec["items"][0]["weight"] = "1"
+    path = tmp_path / "round.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    result = runner.invoke(args=["rounds", "import", str(path)])
+    assert result.exit_code != 0
+    assert "items[0].weight: must be a number, not text" in result.output
+
+
+def test_write_errors_name_the_file_the_user_gave_not_its_temporary_sibling() -> None:
+    from survey.cli import _as_typed
+
+    assert _as_typed("/data/out/.codes.csv.tmp") == "/data/out/codes.csv"
+    assert _as_typed("out/.slips.pdf.1a2b3c4d.tmp") == "out/slips.pdf"
+    assert _as_typed("plain.csv") == "plain.csv"

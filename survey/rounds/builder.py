@@ -53,6 +53,7 @@ _MESSAGES = [
     (r"must be a non-empty string", "不能为空"),
     (r"must match \[A-Za-z0-9_-\]\{1,32\}", "只能用英文字母、数字、- 和 _，最多 32 个字符"),
     (r"must be a number ≥ 0", "须为不小于 0 的数"),
+    (r"must be a number, not text \((.*) is in quotes\)", r"须为数字，而不是文字（\1 带了引号）"),
     (r"must be a whole number ≥ (\d+)", r"须为不小于 \1 的整数"),
     (r"duplicate subject code '(.*)'", r"代码 \1 重复"),
     (r"duplicate item key '(.*)'", r"项目代码 \1 重复"),
