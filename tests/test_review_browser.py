@@ -128,5 +128,14 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
                 "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert client >= 1200 and scroll <= client, (page, scroll, client)
             full_page(laptop, tmp_path / f"{page.replace('/', '-')}-1280.png")
+            # printed (A4 through the browser): navigation and forms are left off the paper
+            import base64
+
+            from .test_report_pdf import pdftotext
+
+            printed = tmp_path / f"{page.replace('/', '-')}-print.pdf"
+            printed.write_bytes(base64.b64decode(laptop.print_page()))
+            text = pdftotext(printed)
+            assert "70.56" in text and "退出" not in text and "保存点评" not in text, page
     finally:
         laptop.quit()
