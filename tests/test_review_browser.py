@@ -115,6 +115,18 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
         driver.get(f"{live_server}/console/rounds/y2025/{page}")
         assert_fits_the_phone(driver)
         full_page(driver, tmp_path / f"{page}-360.png")
+    # the rated subject's own feedback page, opened from its link on a phone
+    from survey.database import unit_of_work
+    from survey.rounds.services import get_round
+    from survey.scorecard.feedback import create_link, token_for
+
+    with unit_of_work():
+        token = token_for(create_link(get_round("y2025"), "B01", days=7, created_by="org"))
+    driver.get(f"{live_server}/feedback/{token}")
+    assert "计算机学院党总支" in driver.page_source and "机关党委" not in driver.page_source
+    assert_fits_the_phone(driver)
+    full_page(driver, tmp_path / "feedback-360.png")
+
     # the same pages on a 1280 px laptop screen (a second browser, without phone emulation)
     laptop = laptop_browser(tmp_path)
     try:
