@@ -134,6 +134,9 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
         laptop.find_element(By.NAME, "username").send_keys("rev")
         laptop.find_element(By.NAME, "password").send_keys(PASSWORD)
         laptop.find_element(By.CSS_SELECTOR, "form[action^='/login'] button[type=submit]").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(laptop, 10).until(lambda d: "/login" not in d.current_url)  # signed in before moving on
         for page in ("scorecard", "subjects/B01"):
             laptop.get(f"{live_server}/console/rounds/y2025/{page}")
             scroll, client = laptop.execute_script(

@@ -23,10 +23,10 @@ from ..rectify.services import effects, entries_of
 from ..rounds.lifecycle import aware
 from .detail import subject_detail
 from .feedback import create_link, links_of, revoke, token_for
-from .history import subject_history
+from .history import round_order, rounds_with_subject, subject_history
 from .remarks import remarks_by_subject, remarks_frame, save_remark
 from .report import ReportInputs, render_report_pdf
-from .services import RoundResults, round_results, scorecard_csv, scorecard_xlsx
+from .services import RoundResults, results_sealed, round_results, scorecard_csv, scorecard_xlsx
 from .views import SORTS, item_chart, score_rows, scorecard_chart
 from .words import flags_words, vocabulary
 
@@ -116,9 +116,6 @@ def subject(slug: str, code: str):  # noqa: ANN201
 def _earlier_entries(round_, code: str) -> list:  # noqa: ANN001
     """整改 entries raised for ``code`` by earlier rounds this account may see, with their
     before and after: the effect of 整改 shows on the later round's page."""
-    from .history import round_order, rounds_with_subject
-    from .services import results_sealed
-
     out = []
     here = round_order(round_)
     for earlier in rounds_with_subject(code):
