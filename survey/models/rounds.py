@@ -152,6 +152,9 @@ class Group(Base):
     once_per_device: Mapped[bool] = mapped_column(Boolean, default=True)
     #: ballot codes issued so far; those still stored are the unused ones
     codes_issued: Mapped[int] = mapped_column(default=0)
+    #: ballots taken through the open link, counted in each ballot's transaction: what its cap
+    #: (``expected`` × ``cap_factor``) is checked against, without counting the ballots
+    open_ballots: Mapped[int] = mapped_column(default=0, server_default="0")
     position: Mapped[int]
 
     round: Mapped[Round] = relationship(back_populates="groups")

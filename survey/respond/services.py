@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from ..codes.services import ALPHABET
 from ..errors import ServiceError
@@ -56,8 +56,11 @@ def receipt_exists(round_: Round, receipt: str) -> bool:
 #: the statements of a ballot, built once (Core: no ORM unit of work for rows never read back)
 _SPEND_CODE = delete(BallotCode.__table__).where(BallotCode.__table__.c.id == bindparam("code_id"))
 _INSERT_BALLOT = insert(Ballot.__table__)
-_COUNT_GROUP = select(func.count()).select_from(Ballot.__table__).where(
-    Ballot.__table__.c.round_id == bindparam("round_id"), Ballot.__table__.c.group_id == bindparam("group_id")
+#: one more ballot on an open link, unless it has taken its cap already (no row changes then)
+_TAKE_OPEN_BALLOT = (
+    update(Group.__table__)
+    .where(Group.__table__.c.id == bindparam("group_id"), Group.__table__.c.open_ballots < bindparam("cap"))
+    .values(open_ballots=Group.__table__.c.open_ballots + 1)
 )
 _INSERT_RECEIPT = insert(Receipt.__table__)
 _INSERT_ANSWERS = insert(Answer.__table__)
@@ -84,8 +87,8 @@ def cast_ballot(
     (a page sent twice shows its receipt before the once-per-browser check); a copy of the
     page racing this one is stopped by the spent code, or by the unique receipt at commit.
     ``cap``: the most ballots the group takes (open links); one more raises ``GroupFull``.
-    Simultaneous ballots each count only the others already committed, so the cap can be passed
-    by as many ballots as arrive at the same instant.
+    The group's ``open_ballots`` counter is raised in the same transaction, and only while it is
+    under the cap, so simultaneous ballots cannot pass the cap together.
 
     ``code_id``: the ballot code's row, spent by this ballot. ``subject_ids``/``item_ids`` (code → row id) save loading the round's subjects and items;
     with ``retry_is_error`` a spent code raises ``CodeAlreadyUsed`` even when this very ballot
@@ -106,8 +109,6 @@ def cast_ballot(
     ballot_id = random_id()
     conn.execute(_INSERT_BALLOT, {"id": ballot_id, "round_id": round_id, "group_id": group_id,
                                   "cast_on": datetime.now(BEIJING).date()})
-    if cap is not None and conn.scalar(_COUNT_GROUP, {"round_id": round_id, "group_id": group_id}) > cap:
-        raise GroupFull(FULL_MESSAGE)
     conn.execute(_INSERT_RECEIPT, {"id": random_id(), "round_id": round_id, "receipt": receipt})
     conn.execute(
         _INSERT_ANSWERS,
@@ -125,4 +126,7 @@ def cast_ballot(
                 for s, text in comments.items()
             ],
         )
+    # last, so that on PostgreSQL the group's row is locked only until the commit
+    if cap is not None and conn.execute(_TAKE_OPEN_BALLOT, {"group_id": group_id, "cap": cap}).rowcount != 1:
+        raise GroupFull(FULL_MESSAGE)
     return Cast(receipt, repeated=False)
