@@ -20,7 +20,10 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# For trying the service, not for a real round: Flask's development server, a demo round and
+# codes in instance/. A real round runs under gunicorn (README, "Deploying").
 run: install
+	@echo "make run: for trying the service, not for a real round (see README: Deploying with PostgreSQL and gunicorn)"
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	$(FLASK) run --host $(HOST) --port $(PORT)

@@ -62,6 +62,8 @@ class Group:
     access: str | None = None  #: "codes" or "open"; only the web service needs it
     expected: int | None = None  #: the group's size, for participation
     once_per_device: bool = True
+    #: an open link takes at most ``expected`` × ``cap_factor`` ballots
+    cap_factor: float = 1.1
 
     def rates(self, subject: str) -> bool:
         return subject in self.subjects
@@ -284,9 +286,19 @@ def _parse_groups(
         once = raw.get("once_per_device", True)
         if not isinstance(once, bool):
             raise SpecError(f"{where}once_per_device", "must be true or false")
+        if access == "open" and weight > 0 and expected is None:
+            raise SpecError(
+                f"{where}expected",
+                "is required for a group with open access and a positive weight: it caps how many "
+                "ballots the open link takes",
+            )
+        cap_factor = raw.get("cap_factor", 1.1)
+        if (not isinstance(cap_factor, (int, float)) or isinstance(cap_factor, bool)
+                or not math.isfinite(cap_factor) or cap_factor < 1):
+            raise SpecError(f"{where}cap_factor", "must be a number ≥ 1 (default 1.1)")
         groups.append(
             Group(key=key, name=name, weight=weight, subjects=rated_codes, access=access,
-                  expected=expected, once_per_device=once)
+                  expected=expected, once_per_device=once, cap_factor=float(cap_factor))
         )
     if sum(g.weight for g in groups) <= 0:
         raise SpecError("groups", "at least one group must have a positive weight")

@@ -32,8 +32,11 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .config import private_files
+
         try:
-            return fn(*args, **kwargs)
+            with private_files():  # code lists, slips and exports: readable by their owner only
+                return fn(*args, **kwargs)
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # an output file that cannot be written: the unit of work rolled back
@@ -96,6 +99,20 @@ def _transition_command(action: str, help_text: str) -> None:
 _transition_command("open", "Open a draft round: it takes ballots within its time window.")
 _transition_command("close", "Close an open round: it takes no more ballots, and its codes are destroyed.")
 _transition_command("publish", "Publish a closed round: its receipts page lists every counted ballot.")
+
+
+@rounds_cli.command("reseal")
+@refusals
+def rounds_reseal() -> None:
+    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
+    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
+    from .rounds.reseal import reseal_ballot_tables
+    from .rounds.services import compact_storage
+
+    with unit_of_work():
+        reseal_ballot_tables()
+    compact_storage()
+    click.echo("ballot tables rebuilt in random order")
 
 
 @rounds_cli.command("list")
