@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import answer_keys
+from .codes import answer_keys, combined
 from .errors import InputError
 from .scales import KEY_PATTERN, UNKNOWN
 from .spec import RoundSpec
@@ -155,7 +155,7 @@ def _read_answers(path: Path, spec: RoundSpec) -> tuple[CodedAnswers, np.ndarray
     g, s, i = coded["group"], coded["subject"], coded["item"]
     rates = _rates_matrix(spec)
     if not rates.all():
-        wrong = np.flatnonzero(~rates.ravel()[_flat(g, len(spec.subjects), s)])
+        wrong = np.flatnonzero(~rates.ravel()[combined(g, len(spec.subjects), s, rates.size)])
         if wrong.size:
             row = int(wrong[0])
             raise InputError(path, row + 2, f"group {spec.groups[g[row]].key!r} does not rate subject "
@@ -175,16 +175,13 @@ def _read_answers(path: Path, spec: RoundSpec) -> tuple[CodedAnswers, np.ndarray
         raise InputError(path, row + 2, f"ballot {rid_text[row]!r} also appears in group "
                                         f"{spec.groups[group_of[rid[row]]].key!r}")
     n_s, n_i = len(spec.subjects), len(spec.items)
-    if starts is not None and _ascending_within_runs(_flat(s, n_i, i), starts):
-        repeated = False  # within each ballot's run, every (subject, item) comes after the last
-    else:
-        key = _flat(_flat(rid, n_s, s), n_i, i)
+    # no repeat when, within each ballot's run, every (subject, item) comes after the last
+    repeated = starts is None or not _ascending_within_runs(combined(s, n_i, i, n_s * n_i), starts)
+    if repeated:
+        key = combined(combined(rid, n_s, s, n_ballots * n_s), n_i, i, n_ballots * n_s * n_i)
         if n_ballots * n_s * n_i <= max(4 * len(key), 1 << 20):  # a dense count is cheap
             repeated = bool(key.size) and int(np.bincount(key).max()) > 1
-        else:
-            repeated = True
     if repeated:
-        key = _flat(_flat(rid, n_s, s), n_i, i)
         dup_rows = np.flatnonzero(pd.Series(key).duplicated().to_numpy())
         if dup_rows.size:
             row = int(dup_rows[0])
@@ -237,13 +234,6 @@ def _ascending_within_runs(key: np.ndarray, starts: np.ndarray) -> bool:
     repeats within a run). Exports write a ballot's answers in spec order, so this usually holds
     and saves counting every (ballot, subject, item)."""
     return bool(np.all((key[1:] > key[:-1]) | starts[1:]))
-
-
-def _flat(high: np.ndarray, n_low: int, low: np.ndarray) -> np.ndarray:
-    """high·n_low + low as an index (computed in the index type: codes are small integers)."""
-    out = np.multiply(high, n_low, dtype=np.intp)
-    out += low
-    return out
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
