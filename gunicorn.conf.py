@@ -6,7 +6,21 @@ import os
 bind = os.environ.get("SURVEY_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SURVEY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 timeout = 30
+# files the server creates (the SQLite database and its -wal, logs) are its own: 0600
+umask = 0o077
 accesslog = "-"
-# No %(h)s (client address): ballot URLs carry their code, and the two side by side would link
-# a code to the person who used it.
+# A ballot URL carries its code: survey.logs.RedactingLogger blanks /b/<code> and ?code= in
+# every access and error line. No %(h)s (client address) either.
+logger_class = "survey.logs.RedactingLogger"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+
+
+def on_starting(server):  # noqa: ANN001, ANN201
+    """Refuse to start, in one line, when the code key is not the one the codes were issued
+    under: every printed code would be turned away as "already used"."""
+    from survey.codes.services import startup_check
+
+    problem = startup_check()
+    if problem:
+        server.log.error("refusing to start: %s", problem)
+        raise SystemExit(1)

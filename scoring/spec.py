@@ -40,6 +40,7 @@ class Subject:
     code: str
     name: str
     commitment: str | None = None  #: the subject's published 公开承诺, shown to respondents
+    report: str | None = None  #: its 述职 (own account of the year), shown folded for raters to read first
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Group:
     access: str | None = None  #: "codes" or "open"; only the web service needs it
     expected: int | None = None  #: the group's size, for participation
     once_per_device: bool = True
+    #: an open link takes at most ``expected`` × ``cap_factor`` ballots
+    cap_factor: float = 1.1
 
     def rates(self, subject: str) -> bool:
         return subject in self.subjects
@@ -182,6 +185,8 @@ def _key(data: Mapping[str, Any], key: str, where: str) -> str:
 
 def _weight(data: Mapping[str, Any], where: str, default: float) -> float:
     value = data.get("weight", default)
+    if isinstance(value, str):
+        raise SpecError(f"{where}weight", f"must be a number, not text ({value!r} is in quotes)")
     if not _num(value) or value < 0:
         raise SpecError(f"{where}weight", "must be a number ≥ 0")
     return float(value)
@@ -227,7 +232,8 @@ def _parse_subjects(data: Mapping[str, Any]) -> tuple[Subject, ...]:
         seen.add(code)
         name = _text(raw, "name", where)
         commitment = _text(raw, "commitment", where, required=False)
-        subjects.append(Subject(code=code, name=name or code, commitment=commitment))
+        report = _text(raw, "report", where, required=False)
+        subjects.append(Subject(code=code, name=name or code, commitment=commitment, report=report))
     return tuple(subjects)
 
 
@@ -267,6 +273,8 @@ def _parse_groups(
         if access is not None and access not in ACCESS_MODES:
             raise SpecError(f"{where}access", "must be 'codes' or 'open'")
         expected = raw.get("expected")
+        if isinstance(expected, str):
+            raise SpecError(f"{where}expected", f"must be a number, not text ({expected!r} is in quotes)")
         if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 1):
             raise SpecError(f"{where}expected", "must be a whole number ≥ 1")
         rated = raw.get("subjects")
@@ -284,9 +292,19 @@ def _parse_groups(
         once = raw.get("once_per_device", True)
         if not isinstance(once, bool):
             raise SpecError(f"{where}once_per_device", "must be true or false")
+        if access == "open" and weight > 0 and expected is None:
+            raise SpecError(
+                f"{where}expected",
+                "is required for a group with open access and a positive weight: it caps how many "
+                "ballots the open link takes",
+            )
+        cap_factor = raw.get("cap_factor", 1.1)
+        if (not isinstance(cap_factor, (int, float)) or isinstance(cap_factor, bool)
+                or not math.isfinite(cap_factor) or cap_factor < 1):
+            raise SpecError(f"{where}cap_factor", "must be a number ≥ 1 (default 1.1)")
         groups.append(
             Group(key=key, name=name, weight=weight, subjects=rated_codes, access=access,
-                  expected=expected, once_per_device=once)
+                  expected=expected, once_per_device=once, cap_factor=float(cap_factor))
         )
     if sum(g.weight for g in groups) <= 0:
         raise SpecError("groups", "at least one group must have a positive weight")

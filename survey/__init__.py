@@ -19,8 +19,14 @@ def resource_dir(name: str) -> Path:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, commands, error pages."""
-    app = Flask(__name__, template_folder=resource_dir("templates"), static_folder=resource_dir("static"))
+    """Build the application: configuration, extensions, blueprints, commands, error pages.
+
+    ``config["INSTANCE_PATH"]`` (absolute) puts the instance folder (keys, SQLite database)
+    somewhere else than beside the package."""
+    app = Flask(
+        __name__, template_folder=resource_dir("templates"), static_folder=resource_dir("static"),
+        instance_path=(config or {}).get("INSTANCE_PATH"),
+    )
     from .config import load_config
 
     load_config(app, config)
@@ -58,6 +64,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(auth_bp)
     register_console(app)
+    from .scorecard.public import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,44 +1,111 @@
-"""Configuration: defaults, then ``SURVEY_*`` environment variables, then the factory's dict."""
+"""Configuration: defaults, then ``SURVEY_*`` environment variables, then the factory's dict.
+
+Two keys, kept apart so that rotating one never voids the other: ``SECRET_KEY`` signs sessions,
+CSRF tokens and receipt tickets; ``CODE_KEY`` hashes ballot codes (rotating it would void every
+printed code, so the service refuses to start with a key other than the one codes were issued
+under). Each is generated once into the instance folder when not configured.
+
+Files this service writes hold ballot codes or answers: the instance folder is private (0700),
+key files and the SQLite database (with its ``-wal`` and ``-shm``) are 0600.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 DEFAULT_BASE_URL = "http://localhost:5000"
 
 
 def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     """Fill ``app.config``; nothing is read from the environment before this is called."""
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     app.config.update(
-        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'survey.db'}",
+        DATABASE_URL=f"sqlite:///{instance / 'survey.db'}",
         BASE_URL=DEFAULT_BASE_URL,
         WTF_CSRF_TIME_LIMIT=None,  # a respondent may leave the page open for a long time
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 120,
         MAX_CONTENT_LENGTH=256 * 1024,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        #: failed code lookups one client may make per window before it is answered 429
+        CODE_FAILURES_PER_WINDOW=30,
+        CODE_FAILURE_WINDOW=600,
+        #: ballots one client address may cast on one open link per window (a campus NAT
+        #: puts hundreds of students behind one address: this only stops a script)
+        OPEN_BALLOTS_PER_WINDOW=240,
+        OPEN_BALLOT_WINDOW=600,
     )
     app.config.from_prefixed_env("SURVEY")
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+        app.config["SECRET_KEY"] = instance_secret(instance / "secret_key")
+    if not app.config.get("CODE_KEY"):
+        app.config["CODE_KEY"] = instance_secret(instance / "code_key")
+    _private_sqlite_file(app.config["DATABASE_URL"])
 
 
-def _instance_secret(path: Path) -> str:
-    """The key generated on first start and kept in the instance folder. Ballot codes are
-    hashed under it: losing it makes issued codes unusable."""
+def instance_secret(path: Path) -> str:
+    """The key generated on first start and kept in the instance folder.
+
+    Written to a private temporary file (mode 0600 from its creation) and linked into place:
+    no moment where the key is readable by others, and of two first starts at once, the one
+    that links second reads the first one's key.
+    """
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite database file 0600 before SQLite does: SQLite gives its ``-wal`` and
+    ``-shm`` files the database file's mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    if not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if name.exists() and name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+    except OSError:  # not ours to change (another owner, read-only): SQLite will say what is wrong
+        pass
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders made inside the block are readable by their owner only (umask 077):
+    code lists, slips and exports hold ballot codes or answers."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)

@@ -32,7 +32,7 @@ TEMPLATE: dict[str, Any] = {
     "items": TEMPLATE_ITEMS,
     "groups": [
         {"key": "staff", "name": "教职工", "weight": 0.5, "access": "codes", "expected": 120},
-        {"key": "students", "name": "学生", "weight": 0.3, "access": "open"},
+        {"key": "students", "name": "学生", "weight": 0.3, "access": "open", "expected": 600},
         {"key": "retirees", "name": "离退休同志", "weight": 0.2, "access": "open", "expected": 40},
     ],
     "comments": True,

@@ -29,6 +29,7 @@ from .pg_server import PostgresServer, find_bindir, start_server
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET = "test-secret-key"
+CODE_KEY = "test-code-key"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -51,7 +52,7 @@ def pg_server() -> Iterator[PostgresServer]:
 def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY, "TESTING": True})
     app.instance_path = str(instance)
     with app.app_context():
         upgrade()
@@ -115,6 +116,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET,
+        "CODE_KEY": CODE_KEY,
         "BASE_URL": "https://survey.example.edu.cn",
         "TESTING": True,
     })
@@ -156,7 +158,7 @@ BASE_SPEC: dict[str, Any] = {
     ],
     "groups": [
         {"key": "staff", "name": "教职工", "weight": 0.5, "access": "codes", "expected": 10},
-        {"key": "students", "name": "学生", "weight": 0.3, "access": "open", "subjects": ["B01"]},
+        {"key": "students", "name": "学生", "weight": 0.3, "access": "open", "expected": 200, "subjects": ["B01"]},
     ],
     "comments": True,
     "scheme": {"combine": {"organizational": 0.6, "public": 0.4}, "org_trim": 1, "min_group_responses": 1,

@@ -16,7 +16,7 @@ from .conftest import page_tokens, receipt_of
 
 ADDRESS = "203.0.113.77"
 AGENT = "Mozilla/5.0 (iPhone) MicroMessenger/8.0.49 tracer-5f3a9c"
-BALLOT_TABLES = ("ballots", "answers", "comments")
+BALLOT_TABLES = ("ballots", "answers", "comments", "receipts")
 
 
 def dump(app: Flask) -> dict[str, list[dict]]:
@@ -89,8 +89,10 @@ def test_no_stored_value_leads_from_a_ballot_to_its_code_or_browser(app, make_ro
             assert not isinstance(column["type"], sa.DateTime), (table, column["name"])
     assert {type(r["cast_on"]).__name__ for r in rows["ballots"]} <= {"date"}
 
-    # The ballots hold exactly the receipts handed out, nothing keyed to the code.
-    assert {r["receipt"] for r in rows["ballots"]} == {k for k in truth if not k.startswith("cookie:")}
+    # The receipts table holds exactly the receipts handed out; the ballots hold none.
+    assert {r["receipt"] for r in rows["receipts"]} == {k for k in truth if not k.startswith("cookie:")}
+    assert set(rows["ballots"][0]) == {"id", "round_id", "group_id", "cast_on"}
+    assert set(rows["receipts"][0]) == {"id", "round_id", "receipt"}
 
 
 def test_ballot_order_in_storage_is_not_the_order_of_casting(app, make_round, issue_codes) -> None:  # noqa: ANN001
@@ -104,11 +106,11 @@ def test_ballot_order_in_storage_is_not_the_order_of_casting(app, make_round, is
     order_cast = [r for r in truth if not r.startswith("cookie:")]
     with db.engine.connect() as conn:
         orders = {
-            "by id": list(conn.scalars(sa.text("SELECT receipt FROM ballots ORDER BY id"))),
-            "by receipt": list(conn.scalars(sa.text("SELECT receipt FROM ballots ORDER BY receipt"))),
+            "by id": list(conn.scalars(sa.text("SELECT receipt FROM receipts ORDER BY id"))),
+            "by receipt": list(conn.scalars(sa.text("SELECT receipt FROM receipts ORDER BY receipt"))),
         }
         if db.engine.dialect.name == "sqlite":
-            orders["storage order"] = list(conn.scalars(sa.text("SELECT receipt FROM ballots")))
+            orders["storage order"] = list(conn.scalars(sa.text("SELECT receipt FROM receipts")))
     for name, order in orders.items():
         matches = sum(a == b for a, b in zip(order, order_cast))
         # a random order matches ~1 place in 30; 10 or more happens by chance about 1 in 10^7

@@ -55,7 +55,7 @@ def test_text_width_counts_chinese_as_one_em() -> None:
 def test_composite_chart_bar_and_interval_positions() -> None:
     chart = composite_chart([CompositeRow("甲", 80.0, public=75.0, ci_low=60.0, ci_high=90.0, note="良好"),
                              CompositeRow("乙", None)], width=208)
-    axis_left, axis_w = 4.0, 208 - 4 - 8
+    axis_left, axis_w = 10.0, 208 - 10 - 16
     bars = [s for s in chart.shapes if isinstance(s, Rect)]
     assert len(bars) == 1 and bars[0].x == axis_left and bars[0].w == pytest.approx(0.8 * axis_w)
     whisker = [s for s in chart.shapes if isinstance(s, Line) and s.y1 == s.y2 and s.stroke == "#111111"]

@@ -170,7 +170,7 @@ def big_spec(spec: dict) -> dict:  # noqa: D103
         for n in range(1, 9)
     ]
     spec["items"] = TEMPLATE_ITEMS
-    spec["groups"] = [{"key": "staff", "name": "教职工", "weight": 1, "access": "open"}]
+    spec["groups"] = [{"key": "staff", "name": "教职工", "weight": 1, "access": "open", "expected": 100}]
     return spec
 
 

@@ -290,8 +290,8 @@ def test_status_shows_turnout_per_group(runner, make_round, spec, issue_codes, s
     assert turnout_table(result.output) == {
         "staff": {"group": "staff", "access": "codes", "expected": "10", "codes": "5", "unused": "3",
                   "ballots": "2", "particip.": "20.0%"},
-        "students": {"group": "students", "access": "open", "expected": "-", "codes": "0", "unused": "0",
-                     "ballots": "1", "particip.": "-"},
+        "students": {"group": "students", "access": "open", "expected": "200", "codes": "0", "unused": "0",
+                     "ballots": "1", "particip.": "0.5%"},
     }
 
 

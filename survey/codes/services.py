@@ -1,24 +1,27 @@
 """Issuing single-use ballot codes and finding a code's round and group.
 
 A code is shown once (in the CSV or on the printed slip) and stored only as an HMAC under the
-service's key, so the database alone cannot say which code a slip carried.
+code key (``SURVEY_CODE_KEY``, apart from the session key), so the database alone cannot say
+which code a slip carried. Codes get random ids and are inserted in shuffled order, so neither
+an id nor the storage order says which slip a row belongs to.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ..errors import NotFound, ServiceError
 from ..extensions import db
-from ..models import BallotCode, Group, Round
+from ..models import BallotCode, Group, KeyFingerprint, Round
 
 #: no 0/O, 1/I/L, U: codes are read off paper and typed on phones
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -58,18 +61,71 @@ def display_code(raw: str) -> str:
     return format_code(raw) if len(normalize_code(raw)) == CODE_LENGTH else raw.strip()
 
 
+CODE_KEY_PURPOSE = "ballot-codes"
+
+
+class KeyMismatch(ServiceError):
+    """The code key is not the one the stored codes were issued under."""
+
+
+def _code_key() -> bytes:
+    key = hmac.new(str(current_app.config["CODE_KEY"]).encode(), b"ballot-code-v1", hashlib.sha256)
+    return key.digest()
+
+
 def hash_code(code: str) -> str:
     """The keyed hash a code is stored under."""
-    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"ballot-code-v1", hashlib.sha256).digest()
-    return hmac.new(key, normalize_code(code).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_code_key(), normalize_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def key_fingerprint() -> str:
+    """A fingerprint of the code key: tells keys apart, reveals nothing of the key."""
+    return hmac.new(_code_key(), b"fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def device_mark_value(round_id: int, group_id: int) -> str:
+    """The once-per-device mark of an open group: the same opaque value in every browser that
+    answered (no time, nothing personal), under the code key so that rotating the session key
+    does not void it."""
+    return hmac.new(_code_key(), f"device-mark:{round_id}:{group_id}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def check_code_key() -> None:
+    """Raise ``KeyMismatch`` when codes were issued under another code key.
+
+    Without this, a changed or lost key turns every unused printed code into "already used or
+    invalid", silently, in the middle of a round.
+    """
+    stored = db.session.get(KeyFingerprint, CODE_KEY_PURPOSE)
+    if stored is not None and stored.fingerprint != key_fingerprint():
+        raise KeyMismatch(
+            f"the code key (SURVEY_CODE_KEY or instance/code_key) has fingerprint {key_fingerprint()}, "
+            f"but the ballot codes in this database were issued under {stored.fingerprint}: "
+            "restore the original key, or no printed code would be accepted"
+        )
+
+
+def _record_code_key() -> None:
+    check_code_key()
+    if db.session.get(KeyFingerprint, CODE_KEY_PURPOSE) is None:
+        db.session.add(KeyFingerprint(purpose=CODE_KEY_PURPOSE, fingerprint=key_fingerprint()))
+
+
+def random_code_id() -> int:
+    """A random positive 62-bit id: unlike a sequence, it says nothing of the slip's place."""
+    return secrets.randbits(62) or 1
 
 
 def ballot_url(code: str) -> str:
-    return f"{current_app.config['BASE_URL']}/b/{format_code(code)}"
+    from ..settings import public_base_url
+
+    return f"{public_base_url()}/b/{format_code(code)}"
 
 
 def open_url(round_: Round, group: Group) -> str:
-    return f"{current_app.config['BASE_URL']}/r/{round_.slug}/{group.key}"
+    from ..settings import public_base_url
+
+    return f"{public_base_url()}/r/{round_.slug}/{group.key}"
 
 
 def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[IssuedCode]:
@@ -90,6 +146,7 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
         raise CodeRefused(f"round {round_.slug!r} is {round_.status}: it takes no more ballots, so no more codes")
     if not 1 <= count <= MAX_CODES_PER_CALL:
         raise CodeRefused(f"--count must be from 1 to {MAX_CODES_PER_CALL}")
+    _record_code_key()
     codes: dict[str, str] = {}  # hash → code
     while len(codes) < count:
         batch: dict[str, str] = {}
@@ -101,7 +158,9 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
         # 49 random bits: a clash with a stored code practically never happens, but must not pass
         taken = set(db.session.scalars(select(BallotCode.code_hash).where(BallotCode.code_hash.in_(list(batch)))))
         codes.update((digest, code) for digest, code in batch.items() if digest not in taken)
-    db.session.add_all(BallotCode(round_id=round_.id, group_id=group.id, code_hash=digest) for digest in codes)
+    rows = [{"id": random_code_id(), "round_id": round_.id, "group_id": group.id, "code_hash": d} for d in codes]
+    random.SystemRandom().shuffle(rows)  # storage order: unrelated to the order handed back
+    db.session.execute(insert(BallotCode), rows)
     group.codes_issued += len(codes)
     db.session.flush()
     return [IssuedCode(format_code(c), ballot_url(c)) for c in codes.values()]
@@ -113,3 +172,40 @@ def find_code(raw: str) -> BallotCode | None:
     if not code or len(code) > 64:
         return None
     return db.session.scalar(select(BallotCode).where(BallotCode.code_hash == hash_code(code)))
+
+
+def startup_check(app=None) -> str | None:  # noqa: ANN001
+    """Why the service must not start (the code key does not match), or None.
+
+    A database without the schema yet passes: ``flask db upgrade`` comes first.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if app is None:
+        from .. import create_app
+
+        app = create_app()
+    with app.app_context():
+        try:
+            check_code_key()
+        except KeyMismatch as exc:
+            return str(exc)
+        except SQLAlchemyError:
+            return None
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    return None
+
+
+def void_unused_codes(round_: Round, group_key: str) -> int:
+    """Destroy every unused code of a group (a batch printed under a wrong address, slips
+    lost): they can no longer be used. Returns how many went; used codes are already gone."""
+    from sqlalchemy import delete
+
+    group = round_.group(group_key)
+    if group is None:
+        raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
+    return db.session.execute(
+        delete(BallotCode).where(BallotCode.round_id == round_.id, BallotCode.group_id == group.id)
+    ).rowcount or 0

@@ -29,8 +29,15 @@ csrf.exempt(bp)  # checked in guard(), after the session check, so that no sessi
 #: modules whose import adds routes to ``bp``
 PAGE_MODULES = [
     "survey.console.home",
+    "survey.console.settings",
     "survey.rounds.console",
+    "survey.rounds.builder_pages",
+    "survey.codes.console",
+    "survey.org.console",
     "survey.auth.admin",
+    "survey.scorecard.console",
+    "survey.rectify.console",
+    "survey.annual.console",
 ]
 
 CONSOLE_CSP = (
@@ -51,7 +58,7 @@ NAV: list[NavLink] = [
     NavLink("console.new_round", "新建评议", "manage_rounds"),
     NavLink("console.accounts", "账户", "manage_accounts"),
     NavLink("console.audit_log", "审计日志", "read_audit"),
-    NavLink("console.settings", "设置", "manage_accounts"),
+    NavLink("console.settings", "设置", "manage_rounds"),
 ]
 
 
@@ -66,7 +73,12 @@ class RoundLink:
     when: str | None = None
 
 
-ROUND_LINKS: list[RoundLink] = []
+ROUND_LINKS: list[RoundLink] = [
+    RoundLink("console.scorecard", "评议结果", "read_results", "not results_sealed"),
+    RoundLink("console.rectify", "整改清单", "read_results", "not results_sealed"),
+    RoundLink("console.feedback_links", "向本人反馈", "manage_rounds", "not results_sealed"),
+    RoundLink("console.annual", "年度考核合并", "review", "not results_sealed"),
+]
 
 
 def idle_minutes() -> int:

@@ -1,16 +1,18 @@
-"""Ballot codes, ballots, answers and comments: stored so that none can be joined to another.
+"""Ballot codes, ballots, answers, comments and receipts: stored so that none can be joined to
+another.
 
-A code is kept only as a keyed hash with a used flag. A ballot has a random id, a random receipt
-and the day it was cast, nothing finer; its answers hang off the ballot id. Comments carry no
-ballot id at all. On SQLite the ballot-side tables are WITHOUT ROWID, so their physical order is
-the order of their random keys, not the order of arrival.
+A code is kept only as a keyed hash; using it deletes its row. A ballot has a random id and the
+day it was cast, nothing finer; its answers hang off the ballot id. Comments and receipts carry
+no ballot id at all. On SQLite the ballot-side tables are WITHOUT ROWID, so their physical order
+is the order of their random keys, not the order of arrival; closing a round rebuilds all of
+them in random order (``survey.rounds.reseal``).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, random_id
@@ -27,7 +29,9 @@ class BallotCode(Base):
 
     __tablename__ = "ballot_codes"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    #: random (``random_code_id``), and rows are inserted shuffled: neither the id nor the
+    #: storage order follows the order of the slips or the CSV
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"))
     #: HMAC-SHA256 of the normalized code under the service's code key, hex
@@ -42,15 +46,12 @@ class Ballot(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"))
-    #: random code shown to the respondent and listed after publication
-    receipt: Mapped[str] = mapped_column(String(16))
     #: the day only: a finer time could be matched against when a code was used
     cast_on: Mapped[date] = mapped_column(Date)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (
-        UniqueConstraint("round_id", "receipt"),
         Index("ix_ballots_round_group", "round_id", "group_id"),
         {"sqlite_with_rowid": False},
     )
@@ -88,4 +89,42 @@ class Comment(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
-__all__ = ["Answer", "Ballot", "BallotCode", "Comment"]
+class Receipt(Base):
+    """A receipt code shown to a respondent, listed after publication.
+
+    Kept apart from the ballot it was handed out with: nothing in this table names a ballot, so
+    whoever is shown a person's receipt learns nothing of their answers from the database.
+    """
+
+    __tablename__ = "receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    #: ``K7QM-4XPA``: random, shown on the receipt page
+    receipt: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        UniqueConstraint("round_id", "receipt"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class KeyFingerprint(Base):
+    """Which code key the stored codes were issued under, as a fingerprint (not the key).
+
+    A service started with another key would find none of the printed codes: it refuses to
+    start instead (``survey.codes.keys``).
+    """
+
+    __tablename__ = "key_fingerprints"
+
+    #: what the key is for; only ``ballot-codes`` today
+    purpose: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: HMAC-SHA256(key, "fingerprint"), first 16 hex digits
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+#: the tables that hold what respondents said; ``reseal`` rebuilds them at close
+BALLOT_CONTENT_TABLES = ("ballots", "answers", "comments", "receipts")
+
+__all__ = ["Answer", "BALLOT_CONTENT_TABLES", "Ballot", "BallotCode", "Comment", "KeyFingerprint", "Receipt"]

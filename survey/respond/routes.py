@@ -2,23 +2,71 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from sqlalchemy import select
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..codes.services import display_code, find_code
-from ..database import unit_of_work
+from ..codes.services import KeyMismatch, check_code_key, device_mark_value, display_code, find_code
+from ..database import truncate_wal, unit_of_work
 from ..extensions import db
-from ..models import Ballot, BallotCode, Group, Round
-from ..rounds.lifecycle import accepting_state
+from ..models import BallotCode, Group, Receipt, Round
+from ..rounds.lifecycle import accepting_state, aware
 from ..rounds.services import round_spec
 from ..scorecard.tallies import spoiled_ballots
+from . import limits
 from .forms import make_questionnaire_form, make_ticket, read_ticket
-from .services import USED_MESSAGE, CodeAlreadyUsed, cast_ballot, new_receipt, receipt_exists
+from .services import USED_MESSAGE, CodeAlreadyUsed, GroupFull, cast_ballot, new_receipt, receipt_exists
 
 bp = Blueprint("respond", __name__)
 
-CAST_KEY = "cast"  #: session entry: the "<round id>:<group id>" this browser has answered
+TOO_MANY_CODES = "尝试的评议码错误次数过多，请核对评议条后，过十分钟再试。"
+TOO_MANY_BALLOTS = "从您所在网络提交的评议过于频繁，请稍后再试。"
+#: a mark without an end date (no closes_at) lasts this long
+DEVICE_MARK_DAYS = 60
+
+
+@bp.before_request
+def code_key_matches():  # noqa: ANN201
+    """Serve no page under a code key other than the one the codes were issued under (checked
+    once per process; gunicorn's ``on_starting`` refuses to start in that case already)."""
+    state = current_app.extensions.setdefault("survey.code_key", {})
+    if "problem" not in state:
+        try:
+            check_code_key()
+            state["problem"] = None
+        except KeyMismatch as exc:
+            state["problem"] = str(exc)
+            current_app.logger.error("ballot pages refused: %s", exc)
+        finally:
+            db.session.rollback()
+    if state["problem"]:
+        return message("系统维护中", "评议系统配置有误，暂停受理评议，请稍后再试。", 503)
+    return None
+
+
+def device_mark_name(round_: Round, group: Group) -> str:
+    return f"voted-{round_.id}-{group.id}"
+
+
+def marked(round_: Round, group: Group) -> bool:
+    return request.cookies.get(device_mark_name(round_, group)) == device_mark_value(round_.id, group.id)
+
+
+def set_device_mark(response, round_: Round, group: Group):  # noqa: ANN001, ANN201
+    """The once-per-device mark: the same opaque value in every browser that answered this
+    group (no time in it, nothing of the person), sent only to the group's own link, gone when
+    the round closes."""
+    expires = aware(round_.closes_at) if round_.closes_at else None
+    if expires is None:
+        expires = datetime.now(timezone.utc) + timedelta(days=DEVICE_MARK_DAYS)
+    response.set_cookie(
+        device_mark_name(round_, group), device_mark_value(round_.id, group.id), expires=expires,
+        path=url_for("respond.open_link", slug=round_.slug, group_key=group.key),
+        secure=current_app.config["BASE_URL"].startswith("https://"), httponly=True, samesite="Lax",
+    )
+    return response
 
 
 def message(title: str, text: str, status: int):  # noqa: ANN201
@@ -36,16 +84,20 @@ def enter_code():
 
 @bp.route("/b/<code>", methods=["GET", "POST"])
 def ballot(code: str):
+    if limits.code_lookups_blocked():
+        return message("请稍后再试", TOO_MANY_CODES, 429)
     stored = find_code(code)
     if stored is None:
         if request.method == "POST":
             # a copy of this page may have spent the code a moment ago (a double tap)
             receipt = read_ticket(request.form.get("ticket", ""))
-            earlier = db.session.scalar(select(Ballot).where(Ballot.receipt == receipt)) if receipt else None
+            earlier = db.session.scalar(select(Receipt).where(Receipt.receipt == receipt)) if receipt else None
             if earlier is not None:
                 round_ = db.session.get(Round, earlier.round_id)
                 return render_template("respond/receipt.html", round=round_, receipt=receipt, repeated=True)
+            limits.failed_code_lookup()
             return message("提交未成功", USED_MESSAGE, 409)
+        limits.failed_code_lookup()
         return render_template("respond/enter_code.html", error=USED_MESSAGE, typed=code), 404
     round_ = db.session.get(Round, stored.round_id)
     group = db.session.get(Group, stored.group_id)
@@ -71,11 +123,10 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
     spec = round_spec(round_)
     form_class, blocks = make_questionnaire_form(spec, spec.group(group.key))
     form = form_class()
-    device_mark = f"{round_.id}:{group.id}"
     once = code is None and group.once_per_device
 
     if request.method == "GET":
-        if once and device_mark in session.get(CAST_KEY, []):
+        if once and marked(round_, group):
             return message(round_.title, "您已在本设备上提交过本次评议，感谢您的参与！", 200)
         form.ticket.data = make_ticket(new_receipt())
         return render_template("respond/questionnaire.html", round=round_, group=group, blocks=blocks, form=form)
@@ -90,36 +141,52 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
         return render_template(
             "respond/questionnaire.html", round=round_, group=group, blocks=blocks, form=form
         ), 422
-    if once and device_mark in session.get(CAST_KEY, []):
+    if once and marked(round_, group):
         return message(round_.title, "您已在本设备上提交过本次评议，每台设备只能提交一次。", 409)
+    if code is None and not limits.open_ballot_allowed(group.id):
+        return message(round_.title, TOO_MANY_BALLOTS, 429)
     try:
         with unit_of_work():
             cast = cast_ballot(
-                round_, group, answers=form.answers(), comments=form.comments(), receipt=receipt, code=code
+                round_, group, answers=form.answers(), comments=form.comments(), receipt=receipt, code=code,
+                cap=open_cap(spec, group) if code is None else None,
             )
     except CodeAlreadyUsed as exc:
+        return message(round_.title, str(exc), 409)
+    except GroupFull as exc:
         return message(round_.title, str(exc), 409)
     except IntegrityError:  # a concurrent copy of this very page won the race
         if receipt_exists(round_, receipt):
             return render_template("respond/receipt.html", round=round_, receipt=receipt, repeated=True)
         raise
+    truncate_wal()
+    response = current_app.make_response(
+        render_template("respond/receipt.html", round=round_, receipt=cast.receipt, repeated=cast.repeated)
+    )
     if once:
-        session[CAST_KEY] = [*session.get(CAST_KEY, []), device_mark][-50:]
-        session.permanent = True
-    return render_template("respond/receipt.html", round=round_, receipt=cast.receipt, repeated=cast.repeated)
+        set_device_mark(response, round_, group)
+    return response
+
+
+def open_cap(spec, group: Group) -> int | None:  # noqa: ANN001
+    """How many ballots an open link takes: ``expected`` × ``cap_factor``, rounded down."""
+    parsed = spec.group(group.key)
+    if parsed.expected is None:
+        return None
+    return int(parsed.expected * parsed.cap_factor + 1e-9)
 
 
 @bp.get("/r/<slug>/receipts")
 def receipts(slug: str):  # noqa: ANN201
-    """After publication, every counted ballot's receipt, sorted so that order tells nothing."""
+    """After publication, every ballot's receipt, sorted so that order tells nothing, and how
+    many ballots were 废票: the count only, since receipts name no ballot."""
     round_ = db.session.scalar(select(Round).where(Round.slug == slug))
     if round_ is None:
         return message("未找到评议", "没有找到这次评议。", 404)
     if not round_.state.receipts_public:
         return message(round_.title, "评议结果公布后，可在此页核对回执码。", 404)
-    all_ballots = select(Ballot.receipt).where(Ballot.round_id == round_.id)
-    spoiled: list[str] = []
+    listed = sorted(db.session.scalars(select(Receipt.receipt).where(Receipt.round_id == round_.id)))
+    spoiled = None
     if round_spec(round_).scheme.uniform_ballots == "exclude":
-        spoiled = sorted(db.session.scalars(all_ballots.where(Ballot.id.in_(spoiled_ballots(round_)))))
-    counted = sorted(set(db.session.scalars(all_ballots)) - set(spoiled))
-    return render_template("respond/receipts.html", round=round_, receipts=counted, spoiled=spoiled)
+        spoiled = db.session.scalar(select(func.count()).select_from(spoiled_ballots(round_).subquery()))
+    return render_template("respond/receipts.html", round=round_, receipts=listed, spoiled=spoiled)

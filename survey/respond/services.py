@@ -2,8 +2,8 @@
 
 The code is spent by deleting its row, conditionally (``DELETE ... WHERE id = :id``): of two
 phones sending one code at the same moment, exactly one sees a row go, the other none
-(see ``BallotCode`` for why a spent code is deleted rather than flagged). The ballot gets a random id and a
-random receipt, and only the day it was cast. Comments go to their own table with no ballot id.
+(see ``BallotCode`` for why a spent code is deleted rather than flagged). The ballot gets a random id and
+only the day it was cast. Its receipt and its comments go to tables of their own with no ballot id.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from ..codes.services import ALPHABET
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import Answer, Ballot, BallotCode, Comment, Group, Round, random_id
+from ..models import Answer, Ballot, BallotCode, Comment, Group, Receipt, Round, random_id
 from ..timefmt import BEIJING
 
 
@@ -26,6 +26,13 @@ USED_MESSAGE = "此评议码已经使用过，或者无效。每个评议码只�
 
 class CodeAlreadyUsed(ServiceError):
     """The code was spent by an earlier ballot."""
+
+
+class GroupFull(ServiceError):
+    """An open link has taken as many ballots as its cap (``expected`` × ``cap_factor``)."""
+
+
+FULL_MESSAGE = "本群体收到的评议票数已达到上限（超过应参与人数），不再接收新的评议。如您尚未参加评议，请联系组织者。"
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ def new_receipt() -> str:
 
 def receipt_exists(round_: Round, receipt: str) -> bool:
     return db.session.scalar(
-        select(Ballot.id).where(Ballot.round_id == round_.id, Ballot.receipt == receipt)
+        select(Receipt.id).where(Receipt.round_id == round_.id, Receipt.receipt == receipt)
     ) is not None
 
 
@@ -54,6 +61,7 @@ def cast_ballot(
     comments: dict[str, str],
     receipt: str,
     code: BallotCode | None = None,
+    cap: int | None = None,
 ) -> Cast:
     """Store one ballot (flushes; the caller's unit of work commits).
 
@@ -61,6 +69,9 @@ def cast_ballot(
     already checked them against the round. The caller has already looked for ``receipt``
     (a page sent twice shows its receipt before the once-per-browser check); a copy of the
     page racing this one is stopped by the spent code, or by the unique receipt at commit.
+    ``cap``: the most ballots the group takes (open links); one more raises ``GroupFull``.
+    Simultaneous ballots each count only the others already committed, so the cap can be passed
+    by as many ballots as arrive at the same instant.
     """
     if code is not None:
         spent = db.session.execute(
@@ -75,10 +86,14 @@ def cast_ballot(
     ballot_id = random_id()
     db.session.execute(
         insert(Ballot).values(
-            id=ballot_id, round_id=round_.id, group_id=group.id, receipt=receipt,
-            cast_on=datetime.now(BEIJING).date(),
+            id=ballot_id, round_id=round_.id, group_id=group.id, cast_on=datetime.now(BEIJING).date(),
         )
     )
+    if cap is not None:
+        taken = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.group_id == group.id))
+        if taken > cap:
+            raise GroupFull(FULL_MESSAGE)
+    db.session.execute(insert(Receipt).values(id=random_id(), round_id=round_.id, receipt=receipt))
     db.session.execute(
         insert(Answer),
         [

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import DBAPIError
 
 from scoring.spec import RoundSpec, SpecError, parse_spec
 
 from ..errors import NotFound, ServiceError
 from ..extensions import db
-from ..models import BallotCode, Comment, Group, Item, Round, Subject, random_id
+from ..models import BallotCode, Group, Item, Round, Subject
 from .lifecycle import RoundStatus, transition
+from .reseal import reseal_ballot_tables
 
 
 class SpecRefused(ServiceError):
@@ -36,6 +37,7 @@ def _check_storable(spec: RoundSpec) -> None:
     texts = [("title", spec.title, Round.__table__.c.title.type.length)]
     texts += [(f"subjects[{i}].name", s.name, Subject.__table__.c.name.type.length) for i, s in enumerate(spec.subjects)]
     texts += [(f"subjects[{i}].commitment", s.commitment, None) for i, s in enumerate(spec.subjects)]
+    texts += [(f"subjects[{i}].report", s.report, None) for i, s in enumerate(spec.subjects)]
     texts += [(f"items[{i}].text", it.text, Item.__table__.c.text.type.length) for i, it in enumerate(spec.items)]
     texts += [(f"groups[{i}].name", g.name, Group.__table__.c.name.type.length) for i, g in enumerate(spec.groups)]
     for field, value, limit in texts:
@@ -59,7 +61,7 @@ def import_round(data: Any) -> Round:
         spec=dict(spec.raw),
     )
     subjects = {
-        s.code: Subject(code=s.code, name=s.name, commitment=s.commitment, position=i)
+        s.code: Subject(code=s.code, name=s.name, commitment=s.commitment, report=s.report, position=i)
         for i, s in enumerate(spec.subjects)
     }
     round_.subjects = list(subjects.values())
@@ -94,26 +96,17 @@ def round_spec(round_: Round) -> RoundSpec:
 
 
 def close_round(round_: Round) -> int:
-    """Close the round, destroy its unused codes and reseal its comments; returns codes dropped.
+    """Close the round, destroy its unused codes and reseal the ballot tables; returns codes
+    dropped.
 
-    While a round is open, PostgreSQL gives each comment row the id of the transaction that
-    stored its ballot, and places rows in order of arrival; so does SQLite's write-ahead log
-    for a while. Closing rewrites the comments in one transaction, in random order, under new
-    random ids, and ``compact_storage`` then purges the old row versions from disk. Unused
-    codes have no purpose once no ballot can arrive, so they go too.
+    Unused codes have no purpose once no ballot can arrive, so they go. Then every table of
+    ballot content is rebuilt in random order under fresh ids, in this same transaction
+    (``reseal.reseal_ballot_tables``), so that no ``xmin``, ``ctid``, row id, position or row
+    order follows the order of casting; ``compact_storage`` then empties SQLite's log.
     """
     transition(round_, "close")
     dropped = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id)).rowcount or 0
-    comments = [
-        {"round_id": round_.id, "subject_id": s, "group_id": g, "text": t}
-        for s, g, t in db.session.execute(
-            select(Comment.subject_id, Comment.group_id, Comment.text).where(Comment.round_id == round_.id)
-        )
-    ]
-    random.SystemRandom().shuffle(comments)
-    db.session.execute(delete(Comment).where(Comment.round_id == round_.id))
-    if comments:
-        db.session.execute(insert(Comment), [{"id": random_id(), **c} for c in comments])
+    reseal_ballot_tables()
     return dropped
 
 
@@ -127,7 +120,7 @@ MOVE_EFFECTS: dict[str, list[str]] = {
     "close": [
         "问卷不再接受提交。",
         "所有未使用的评议码被销毁，此后无法再把任何评议码与选票对应。",
-        "意见建议重新打乱顺序、换用新的随机编号保存（重新封存），并清理数据库中的旧记录。",
+        "全部选票、答案、意见建议和回执码重新打乱顺序、换用新的随机编号保存（重新封存），旧的数据表连同文件一并删除。",
         "结束后可以查看计分结果、导出数据。此操作不可撤销。",
     ],
     "publish": [
@@ -164,7 +157,10 @@ def move_round(round_: Round, action: str) -> str:
 
 
 def compact_storage() -> None:
-    """Purge deleted rows and old row versions from disk (run after ``close_round`` commits)."""
+    """Leave no old copy on disk (run after ``close_round`` or a reseal commits): SQLite's log
+    is emptied and its file rebuilt; PostgreSQL's dropped files are removed at a checkpoint
+    (issued here when the account may, else PostgreSQL's own within minutes; their content was
+    truncated away at commit already)."""
     engine = db.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "sqlite":
@@ -172,4 +168,8 @@ def compact_storage() -> None:
             conn.execute(text("VACUUM"))
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         elif engine.dialect.name == "postgresql":
-            conn.execute(text("VACUUM ballot_codes, ballots, answers, comments"))
+            conn.execute(text("ANALYZE ballot_codes, ballots, answers, comments, receipts"))
+            try:
+                conn.execute(text("CHECKPOINT"))
+            except DBAPIError:  # needs superuser or pg_checkpoint; PostgreSQL checkpoints by itself
+                pass

@@ -96,7 +96,7 @@ def composite_chart(rows: Sequence[CompositeRow], *, width: float = 480, bands: 
     """Composites as horizontal bars on a 0–100 axis, each subject's label above its bar; the
     public score as a diamond with its 95 % interval as a whisker; grade thresholds as dashed
     lines. Rows without a composite get a label and "无综合得分"."""
-    left, right = 4.0, 8.0
+    left, right = 10.0, 16.0
     axis_w = width - left - right
     row_h = size * 1.3 + 16
     top = size + 8

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .charts import Chart, composite_chart
-from .detail import fmt_score
+from .detail import ItemRow, SubjectDetail, fmt_score
 from .report import composite_rows
 from .services import RoundResults
 from .words import flags_words
@@ -21,8 +21,8 @@ SORTS: dict[str, tuple[str, str, bool]] = {
     "composite": ("综合得分", "composite", True),
     "public": ("公众评分", "public_score", True),
     "org": ("组织评分", "org_score", True),
-    "positive": ("正面评价比例", "positive_share", True),
-    "negative": ("负面评价比例", "negative_share", True),
+    "positive": ("正面比例", "positive_share", True),
+    "negative": ("负面比例", "negative_share", True),
     "n": ("有效票", "n", True),
 }
 
@@ -89,3 +89,22 @@ def score_rows(results: RoundResults, sort: str = "rank", descending: bool = Fal
 def scorecard_chart(results: RoundResults, width: float = 480) -> Chart:
     spec = results.spec
     return composite_chart(composite_rows(results), width=width, bands=[(b.grade, b.min) for b in spec.scheme.grades])
+
+
+def item_chart(detail: SubjectDetail, item: ItemRow, width: float = 480) -> Chart | None:
+    """Stacked bars of one item's answers: the counted groups combined, then each group whose
+    figures are shown (blanked groups have no bar)."""
+    from .charts import DistributionRow, distribution_chart
+
+    keys = [k for k, _, _ in detail.levels]
+    rows = []
+    if item.overall is not None:
+        rows.append(DistributionRow("合计（计入公众评分的群体）", [item.overall.counts[k] for k in keys], item.overall.unknown))
+    names = {g.key: g.name for g in detail.groups}
+    for key, figures in item.by_group.items():
+        if figures is not None:
+            rows.append(DistributionRow(names[key], [figures.counts[k] for k in keys], figures.unknown))
+    if not rows:
+        return None
+    return distribution_chart(rows, [label for _, label, _ in detail.levels], [p for _, _, p in detail.levels],
+                              width=width, title=f"{item.text}：答案分布")
