@@ -114,6 +114,20 @@ _transition_command("close", "Close an open round: it takes no more ballots, and
 _transition_command("publish", "Publish a closed round: its receipts page lists every counted ballot.")
 
 
+@rounds_cli.command("reseal")
+@refusals
+def rounds_reseal() -> None:
+    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
+    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
+    from .rounds.reseal import reseal_ballot_tables
+    from .rounds.services import compact_storage
+
+    with unit_of_work():
+        reseal_ballot_tables()
+    compact_storage()
+    click.echo("ballot tables rebuilt in random order")
+
+
 @rounds_cli.command("delete")
 @click.argument("slug")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -130,20 +144,6 @@ def rounds_delete(slug: str, yes: bool) -> None:
     with unit_of_work():
         delete_draft(round_)
     click.echo(f"{slug}: deleted")
-
-
-@rounds_cli.command("reseal")
-@refusals
-def rounds_reseal() -> None:
-    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
-    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
-    from .rounds.reseal import reseal_ballot_tables
-    from .rounds.services import compact_storage
-
-    with unit_of_work():
-        reseal_ballot_tables()
-    compact_storage()
-    click.echo("ballot tables rebuilt in random order")
 
 
 @rounds_cli.command("list")
