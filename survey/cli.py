@@ -102,17 +102,26 @@ _transition_command("publish", "Publish a closed round: its receipts page lists 
 
 
 @rounds_cli.command("reseal")
+@click.option("--every", type=click.IntRange(min=10), metavar="SECONDS",
+              help="keep running, resealing every SECONDS (instead of a cron entry)")
 @refusals
-def rounds_reseal() -> None:
-    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
-    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
+def rounds_reseal(every: int | None) -> None:
+    """Rebuild the ballot tables in random order under fresh ids, as closing does: run it every
+    few minutes while a round is open (see docs/anonymity.md)."""
+    import time
+
     from .rounds.reseal import reseal_ballot_tables
     from .rounds.services import compact_storage
 
-    with unit_of_work():
-        reseal_ballot_tables()
-    compact_storage()
-    click.echo("ballot tables rebuilt in random order")
+    while True:
+        with unit_of_work():
+            reseal_ballot_tables()
+        compact_storage()
+        click.echo("ballot tables rebuilt in random order")
+        if every is None:
+            return
+        db.session.remove()
+        time.sleep(every)
 
 
 @rounds_cli.command("list")
