@@ -323,3 +323,39 @@ def test_what_remains_readable_while_open_is_the_ballots_since_the_last_reseal(a
     with db.engine.connect() as conn:
         stamps = list(conn.scalars(sa.text("SELECT xmin::text FROM ballots")))
     assert len(stamps) == 25 and len(set(stamps)) == 1 + 5
+
+
+def test_ballots_cast_during_a_reseal_are_neither_lost_nor_refused(app, runner, make_round, issue_codes) -> None:  # noqa: ANN001
+    import threading
+
+    from survey.extensions import db
+
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 24)
+    batches = [codes[n::4] for n in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(5)
+
+    def phone(batch: list[str]) -> None:
+        start.wait()
+        try:
+            cast_in_order(app, batch, comments=False)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=phone, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    start.wait()
+    for _ in range(3):
+        result = runner.invoke(args=["rounds", "reseal"])
+        assert result.exit_code == 0, result.output
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    db.session.rollback()
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM ballots")) == 24
+        assert conn.scalar(sa.text("SELECT count(*) FROM receipts")) == 24
+        assert conn.scalar(sa.text("SELECT count(*) FROM ballot_codes")) == 0
+        assert conn.scalar(sa.text("SELECT count(DISTINCT ballot_id) FROM answers")) == 24
