@@ -6,10 +6,9 @@ Every error is one line on stderr naming the file (and line), exit status 2, not
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--summary", type=Path,
                        help="also write summary.json: ballots and participation per group, "
                             "废票 excluded, Cronbach's alpha")
+    score.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                       help="draw the bootstrap interval in N threads (default 1: no threads); "
+                            "the result is the same for every N")
 
     annual = commands.add_parser(
         "annual", help="merge a round's scorecard into the annual assessment (年度考核)",
@@ -54,19 +56,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_score(args: argparse.Namespace) -> None:
-    from .io import read_answers, read_org, write_scorecard, write_summary
+    from .io import read_answer_codes, read_org, write_scorecard, write_summary
     from .scorecard import build_scorecard
     from .spec import load_spec
     from .summary import round_summary
-    from .tallies import tally_answers
+    from .tallies import tally_codes
 
     spec = load_spec(args.spec)
-    with _helper_process() as helper:
-        answers = read_answers(args.answers, spec)
-        org = read_org(args.org, spec) if args.org else None
-        tallies = tally_answers(spec, answers)
-        del answers
-        scorecard = build_scorecard(spec, tallies, org, executor=helper)
+    answers = read_answer_codes(args.answers, spec)
+    org = read_org(args.org, spec) if args.org else None
+    tallies = tally_codes(spec, answers)
+    del answers
+    with _bootstrap_threads(args.jobs) as executor:
+        scorecard = build_scorecard(spec, tallies, org, executor=executor)
     summary = round_summary(spec, tallies, scorecard) if args.summary else None
     write_scorecard(scorecard, args.out)
     if summary is not None:
@@ -77,25 +79,28 @@ def run_score(args: argparse.Namespace) -> None:
             raise
 
 
-@contextmanager
-def _helper_process() -> Iterator[Executor | None]:
-    """A one-process pool for half of the bootstrap, forked now while this process is small
-    (forking later would copy-on-write the large arrays). None with one CPU, without fork, or
-    when other threads run (forking a multi-threaded process is unsafe)."""
-    import threading
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
-    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+
+@contextmanager
+def _bootstrap_threads(jobs: int) -> Iterator[Executor | None]:
+    """``jobs − 1`` threads that draw bootstrap resamples beside the main thread; none for 1.
+
+    numpy draws random numbers without holding the GIL, so threads do run in parallel; every
+    (subject, group) has its own random stream, so the interval does not depend on ``jobs``.
+    """
+    if jobs <= 1:
         yield None
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    try:
-        pool.submit(int).result()  # start the worker now
+    with ThreadPoolExecutor(max_workers=jobs - 1, thread_name_prefix="bootstrap") as pool:
         yield pool
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_annual(args: argparse.Namespace) -> None:
@@ -107,38 +112,6 @@ def run_annual(args: argparse.Namespace) -> None:
     if result.not_on_roster:
         names = ", ".join(result.not_on_roster)
         print(f"warning: {args.scorecard}: subjects not on the roster {args.roster}: {names}", file=sys.stderr)
-
-
-def tune_memory() -> None:
-    """Settings for a short-lived process that allocates arrays of millions of rows.
-
-    * numpy asks Linux for transparent huge pages on large arrays (``madvise``); where the kernel
-      then compacts memory on each first touch, that costs more than it saves here, so it is
-      turned off (``NUMPY_MADVISE_HUGEPAGE=0``, numpy's documented switch, before numpy loads).
-    * glibc returns each large freed block to the OS and maps fresh pages for the next; keeping
-      freed memory for reuse avoids faulting the same amount in again.
-    Together they make scoring a 2.4-million-row round about a quarter faster. Harmless elsewhere.
-    """
-    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    if "numpy" in sys.modules:
-        import numpy as np
-
-        setter = getattr(getattr(np, "_core", None), "multiarray", None)
-        if setter is not None and hasattr(setter, "_set_madvise_hugepage"):
-            setter._set_madvise_hugepage(False)
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        libc.mallopt(-3, 256 << 20)  # M_MMAP_THRESHOLD: blocks below 256 MiB come from the heap
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB of freed heap
-        libc.mallopt(-2, 64 << 20)  # M_TOP_PAD: grow the heap 64 MiB at a time
-    except (OSError, AttributeError, TypeError):
-        return
 
 
 def main(argv: Sequence[str] | None = None) -> int:

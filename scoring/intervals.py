@@ -38,13 +38,22 @@ def resampled_group_scores(answers: np.ndarray, count: np.ndarray, points: np.nd
     In resample b with pattern counts K[b, p] ~ multinomial(n, c/n):
     m*_i = Σ_p K[b,p]·x[p,i] / Σ_p K[b,p]·h[p,i] (x points, h 1 where item i has a level answer)
     and G* = Σ w_i·m*_i / Σ w_i over items with at least one answer (NaN when that sum is 0).
+
+    The sums are taken as whole numbers first: N[b,i,l] = Σ_p K[b,p]·[pattern p answers item i
+    with level l], an integer matrix product (exact, and without the BLAS threads that a
+    floating-point product of this size starts); then Σ_p K·x = Σ_l points[l]·N[b,i,l].
     """
     n = int(count.sum())
-    has = (answers > 0).astype(np.float64)
-    x = np.where(answers > 0, points[np.maximum(answers - 1, 0)], 0.0)
-    draws = rng.multinomial(n, count / n, size=resamples).astype(np.float64)
-    sums = draws @ x
-    nums = draws @ has
+    n_items, n_levels = answers.shape[1], len(points)
+    draws = rng.multinomial(n, count / n, size=resamples)
+    level_of = np.zeros((len(count), n_items, n_levels), dtype=np.int64)  # [p, i, l]
+    p, i = np.nonzero(answers > 0)
+    level_of[p, i, answers[p, i] - 1] = 1
+    per_level = (draws @ level_of.reshape(len(count), -1)).reshape(resamples, n_items, n_levels)
+    nums = per_level.sum(axis=2).astype(np.float64)
+    sums = np.zeros((resamples, n_items))
+    for level, value in enumerate(points):
+        sums += value * per_level[:, :, level]
     answered = nums > 0
     means = np.divide(sums, nums, out=np.zeros_like(sums), where=answered)
     w = np.where(answered, item_weights, 0.0)
@@ -57,10 +66,6 @@ def _group_draws(spec: RoundSpec, answers: np.ndarray, count: np.ndarray, s: int
     item_weights = np.array([it.weight for it in spec.items], dtype=np.float64)
     rng = group_rng(spec.scheme.interval_seed, spec.subjects[s].code, spec.groups[g].key)
     return resampled_group_scores(answers, count, points, item_weights, spec.scheme.interval_resamples, rng)
-
-
-def _draw_units(spec: RoundSpec, units: list[tuple[int, int, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-    return [_group_draws(spec, answers, count, s, g) for s, g, answers, count in units]
 
 
 def combine_groups(spec: RoundSpec, draws: dict[int, np.ndarray]) -> tuple[float, float] | None:
@@ -88,9 +93,9 @@ def public_intervals(spec: RoundSpec, patterns: Patterns, counted: np.ndarray,
     """The interval of every subject: ``counted[s, g]`` marks the groups counted in P(s).
 
     ``None`` for a subject without counted groups of positive total weight. With an
-    ``executor`` (e.g. a one-process pool) and enough work, half of the (subject, group) draws
-    run there while the rest run here: the result is the same, since every (subject, group) has
-    its own random stream.
+    ``executor`` (``python -m scoring score --jobs N`` passes a pool of N threads) and enough
+    work, the (subject, group) draws are handed to it: the result is the same, since every
+    (subject, group) has its own random stream.
     """
     n_s = len(spec.subjects)
     weights = np.array([g.weight for g in spec.groups], dtype=np.float64)
@@ -104,13 +109,13 @@ def public_intervals(spec: RoundSpec, patterns: Patterns, counted: np.ndarray,
                 units.append((s, int(g), answers, count))
     cost = sum(len(u[3]) for u in units) * spec.scheme.interval_resamples
     if executor is not None and len(units) > 1 and cost > PARALLEL_MIN_COST:
-        units.sort(key=lambda u: -len(u[3]))  # deal the largest first, alternately
-        mine, theirs = units[0::2], units[1::2]
-        future = executor.submit(_draw_units, spec, theirs)
-        results = _draw_units(spec, mine) + future.result()
-        units = mine + theirs
+        # the largest first, so that the threads finish at about the same time
+        order = sorted(range(len(units)), key=lambda k: -len(units[k][3]))
+        futures = {k: executor.submit(_group_draws, spec, units[k][2], units[k][3], units[k][0], units[k][1])
+                   for k in order}
+        results = [futures[k].result() for k in range(len(units))]
     else:
-        results = _draw_units(spec, units)
+        results = [_group_draws(spec, answers, count, s, g) for s, g, answers, count in units]
     by_subject: dict[int, dict[int, np.ndarray]] = {}
     for (s, g, _, _), scores in zip(units, results):
         by_subject.setdefault(s, {})[g] = scores

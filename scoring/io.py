@@ -27,7 +27,7 @@ from .codes import answer_keys
 from .errors import InputError
 from .scales import KEY_PATTERN, UNKNOWN
 from .spec import RoundSpec
-from .tallies import coded_column
+from .tallies import CodedAnswers, coded_column
 
 ANSWER_COLUMNS = ("response_id", "group", "subject", "item", "answer")
 ORG_COLUMNS = ("subject", "rater", "score")
@@ -84,11 +84,36 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
     Raises
     ------
     InputError
+        as :func:`read_answer_codes`.
+    """
+    coded, ids = _read_answers(Path(path), spec)
+    return pd.DataFrame({
+        "response_id": pd.Categorical.from_codes(coded.ballot, categories=pd.Index(ids, dtype=object),
+                                                 validate=False),
+        "group": coded_column(coded.group, spec.group_keys),
+        "subject": coded_column(coded.subject, spec.subject_codes),
+        "item": coded_column(coded.item, spec.item_keys),
+        "answer": coded_column(coded.answer, answer_keys(spec)),
+    })
+
+
+def read_answer_codes(path: str | Path, spec: RoundSpec) -> CodedAnswers:
+    """Read and validate ``answers.csv`` straight into integer codes (what
+    :func:`scoring.tallies.tally_codes` takes): ballots numbered by first appearance, the other
+    columns by their position in the spec (answers: the scale's levels, then ``unknown``).
+
+    Raises
+    ------
+    InputError
         naming the line of the first row that names a group, subject, item or level the spec
         lacks, a subject its group does not rate, an empty field, a row with the wrong number
         of fields, a ballot that appears in two groups, or an item answered twice on one ballot.
     """
-    path = Path(path)
+    return _read_answers(Path(path), spec)[0]
+
+
+def _read_answers(path: Path, spec: RoundSpec) -> tuple[CodedAnswers, np.ndarray]:
+    """The validated codes and the distinct ballot ids (in code order)."""
     header = _read_header(path)
     _check_header(path, header, ANSWER_COLUMNS)
     dtypes: dict[str, Any] = {c: "category" for c in ANSWER_COLUMNS[1:]}
@@ -115,29 +140,42 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
         coded[column] = _validated_codes(path, frame, column, allowed)
 
     rid_text = frame["response_id"].to_numpy(dtype=object)
-    rid, uniques = number_ballots(rid_text)
-    blank = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    del frame
+    starts = _run_starts(rid_text)
+    if starts is not None:
+        rid = _run_codes(starts)
+        uniques = rid_text[starts]
+    else:
+        rid, uniques = _factorize(rid_text)
+    blank = np.flatnonzero(uniques == "")
     if blank.size:
         row = int(np.flatnonzero(rid == blank[0])[0])
         raise InputError(path, row + 2, "empty response_id")
 
     g, s, i = coded["group"], coded["subject"], coded["item"]
     rates = _rates_matrix(spec)
-    wrong = np.flatnonzero(~rates[g, s])
-    if wrong.size:
-        row = int(wrong[0])
-        raise InputError(path, row + 2, f"group {spec.groups[g[row]].key!r} does not rate subject "
-                                        f"{spec.subjects[s[row]].code!r}")
+    if not rates.all():
+        wrong = np.flatnonzero(~rates.ravel()[_flat(g, len(spec.subjects), s)])
+        if wrong.size:
+            row = int(wrong[0])
+            raise InputError(path, row + 2, f"group {spec.groups[g[row]].key!r} does not rate subject "
+                                            f"{spec.subjects[s[row]].code!r}")
     n_ballots = len(uniques)
-    group_of = np.empty(n_ballots, dtype=np.int64)
-    group_of[rid] = g
-    if (group_of[rid] != g).any():  # error path: name the first row that contradicts an earlier one
+    if starts is not None:  # each ballot's rows are together: its group must not change within them
+        group_of = g[starts]
+        consistent = not np.any(np.not_equal(g[1:], g[:-1]) & ~starts[1:])
+    else:
+        group_of = np.empty(n_ballots, dtype=g.dtype)
+        group_of[rid] = g
+        consistent = not np.any(group_of[rid] != g)
+    if not consistent:  # error path: name the first row that contradicts an earlier one
+        group_of = np.empty(n_ballots, dtype=g.dtype)
         group_of[rid[::-1]] = g[::-1]  # the group of each ballot's first row
         row = int(np.flatnonzero(group_of[rid] != g)[0])
         raise InputError(path, row + 2, f"ballot {rid_text[row]!r} also appears in group "
                                         f"{spec.groups[group_of[rid[row]]].key!r}")
     n_s, n_i = len(spec.subjects), len(spec.items)
-    key = (rid * n_s + s) * n_i + i
+    key = _flat(_flat(rid, n_s, s), n_i, i)
     if n_ballots * n_s * n_i <= max(4 * len(key), 1 << 20):  # a dense count is cheap
         repeated = bool(key.size) and int(np.bincount(key).max()) > 1
     else:
@@ -148,14 +186,9 @@ def read_answers(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
         raise InputError(path, row + 2, f"ballot {rid_text[row]!r} answers item "
                                         f"{spec.items[i[row]].key!r} of subject "
                                         f"{spec.subjects[s[row]].code!r} twice")
-    return pd.DataFrame({
-        "response_id": pd.Categorical.from_codes(rid, categories=pd.Index(uniques, dtype=object),
-                                                 validate=False),
-        "group": coded_column(g, keys["group"]),
-        "subject": coded_column(s, keys["subject"]),
-        "item": coded_column(i, keys["item"]),
-        "answer": coded_column(coded["answer"], keys["answer"]),
-    })
+    del key
+    return CodedAnswers(ballot=rid, group=g, subject=s, item=i, answer=coded["answer"],
+                        n_ballots=n_ballots, group_of=group_of), uniques
 
 
 def number_ballots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,15 +198,41 @@ def number_ballots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     checking that no id starts two runs, is cheaper than hashing every row. Otherwise every
     row is hashed (``pd.factorize``).
     """
-    if len(ids) > 1:
-        starts = np.empty(len(ids), dtype=bool)
+    starts = _run_starts(ids)
+    if starts is not None:
+        return _run_codes(starts), ids[starts]
+    return _factorize(ids)
+
+
+def _run_starts(ids: np.ndarray) -> np.ndarray | None:
+    """Where each run of equal ids starts (a boolean per row), or ``None`` when an id starts
+    two runs (its rows are not together)."""
+    starts = np.empty(len(ids), dtype=bool)
+    if len(ids):
         starts[0] = True
         np.not_equal(ids[1:], ids[:-1], out=starts[1:])
-        heads = ids[starts]
-        if len(pd.unique(heads)) == len(heads):
-            return np.cumsum(starts) - 1, heads
+    heads = ids[starts]
+    if len(set(heads)) == len(heads):  # a set of str hashes faster than a pandas Index
+        return starts
+    return None
+
+
+def _run_codes(starts: np.ndarray) -> np.ndarray:
+    codes = np.cumsum(starts, dtype=np.intp)
+    codes -= 1
+    return codes
+
+
+def _factorize(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(ids)
-    return codes, np.asarray(uniques, dtype=object)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
+
+
+def _flat(high: np.ndarray, n_low: int, low: np.ndarray) -> np.ndarray:
+    """high·n_low + low as an index (computed in the index type: codes are small integers)."""
+    out = np.multiply(high, n_low, dtype=np.intp)
+    out += low
+    return out
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

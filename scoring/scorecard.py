@@ -209,8 +209,8 @@ def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None 
     org
         organizational ratings, columns ``subject, rater, score``; ``None`` for none.
     executor
-        optional: half of the bootstrap's work is submitted to it (the command line passes a
-        one-process pool forked early, while it is small); the result is the same.
+        optional: the bootstrap's (subject, group) draws are submitted to it (the command line
+        passes a thread pool with ``--jobs N``); the result is the same.
     """
     scheme = spec.scheme
     subjects, groups = spec.subjects, spec.groups

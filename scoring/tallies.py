@@ -1,8 +1,8 @@
 """Tallies: what a scorecard needs to know about the ballots, and nothing more.
 
 A :class:`Tallies` is the seam between ballots and scores. ``python -m scoring`` fills it from
-``answers.csv`` with :func:`tally_answers`; the web service may fill it from SQL ``GROUP BY``
-queries. The scorecard depends on a ``Tallies`` (and the organizational ratings) only.
+``answers.csv`` with :func:`tally_codes` (or a frame with :func:`tally_answers`); the web
+service may fill it from SQL ``GROUP BY`` queries. The scorecard depends on a ``Tallies`` (and the organizational ratings) only.
 
 Definitions (SCORING.md rule 1): a ballot is *valid for s* when it gives at least one level
 answer (not 不了解 ``unknown``) to an item of s; n(s,g) counts the valid ballots for s in group g.
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import answer_keys, ballot_codes, to_codes
-from .patterns import Patterns, ballot_patterns, pair_rows, patterns_from_codes
+from .patterns import Patterns, ballot_patterns, row_patterns
 from .spec import RoundSpec
 
 #: a ballot needs at least this many level answers, all the same, to be a 废票
@@ -45,10 +45,11 @@ class Tallies:
         废票 excluded per group key (zeros when uniform ballots are counted).
     ballots
         ballot-level level answers of counted ballots, columns ``response_id, group, subject,
-        item, answer``; only the interval and Cronbach's alpha use it. ``None``: no interval.
+        item, answer``; only the interval and Cronbach's alpha use it (through ``patterns``).
+        ``None`` without ``patterns``: no interval.
     patterns
-        ``ballots`` compressed (internal; :func:`tally_answers` fills it, otherwise it is
-        computed from ``ballots`` when needed).
+        ``ballots`` compressed (internal; :func:`tally_answers` and :func:`tally_codes` fill it,
+        otherwise it is computed from ``ballots`` when needed).
     """
 
     counts: pd.DataFrame
@@ -67,7 +68,11 @@ class Tallies:
 
 @dataclass(frozen=True)
 class CodedAnswers:
-    """Answer rows as integer codes (see :mod:`scoring.codes`); ``n_ballots`` = R."""
+    """Answer rows as integer codes (see :mod:`scoring.codes`); ``n_ballots`` = R.
+
+    ``group_of``, when given, is the group code of each ballot code 0..R−1, and says that every
+    ballot code has rows (the reader knows both; otherwise they are worked out from the rows).
+    """
 
     ballot: np.ndarray
     group: np.ndarray
@@ -75,6 +80,7 @@ class CodedAnswers:
     item: np.ndarray
     answer: np.ndarray
     n_ballots: int
+    group_of: np.ndarray | None = None
 
 
 def code_answers(spec: RoundSpec, answers: pd.DataFrame) -> CodedAnswers:
@@ -99,8 +105,9 @@ def uniform_ballots(coded: CodedAnswers, n_levels: int) -> np.ndarray:
     With c[b, l] the number of answers of ballot b at level l (不了解 left out), b is uniform
     when Σ_l c[b, l] ≥ 3 and exactly one level has c[b, l] > 0.
     """
-    per_level = np.bincount(coded.ballot * (n_levels + 1) + coded.answer,
-                            minlength=coded.n_ballots * (n_levels + 1))
+    key = np.multiply(coded.ballot, n_levels + 1, dtype=np.intp)
+    key += coded.answer
+    per_level = np.bincount(key, minlength=coded.n_ballots * (n_levels + 1))
     per_level = per_level.reshape(coded.n_ballots, n_levels + 1)[:, :n_levels]
     return (per_level.sum(axis=1) >= UNIFORM_MIN_ANSWERS) & ((per_level > 0).sum(axis=1) == 1)
 
@@ -110,16 +117,29 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
 
     ``received[g]`` counts every distinct ``response_id`` of group g; ``spoiled[g]`` the 废票
     among them when ``scheme.uniform_ballots == "exclude"``; ``counts`` and ``valid`` cover the
-    counted ballots only.
+    counted ballots only. ``ballots`` holds the counted level answers.
     """
-    coded = code_answers(spec, answers)
-    n_g, n_s, n_i = len(spec.groups), len(spec.subjects), len(spec.items)
+    return tally_codes(spec, code_answers(spec, answers), ballot_rows=True)
+
+
+def tally_codes(spec: RoundSpec, coded: CodedAnswers, *, ballot_rows: bool = False) -> Tallies:
+    """:func:`tally_answers` from integer codes (as :func:`scoring.io.read_answer_codes` returns
+    them, already validated); ``Tallies.ballots`` is filled only with ``ballot_rows``.
+
+    Every count comes from the ballots' patterns (:func:`scoring.patterns.row_patterns`): the
+    rows are passed over a few times in all, never selected or copied per rule.
+    """
+    n_g, n_s = len(spec.groups), len(spec.subjects)
     n_levels = len(spec.scale.levels)
     n_r = coded.n_ballots
 
-    present = np.bincount(coded.ballot, minlength=n_r) > 0
-    group_of = np.zeros(n_r, dtype=np.int64)
-    group_of[coded.ballot] = coded.group
+    if coded.group_of is not None:
+        present = np.ones(n_r, dtype=bool)
+        group_of = coded.group_of
+    else:
+        present = np.bincount(coded.ballot, minlength=n_r) > 0
+        group_of = np.zeros(n_r, dtype=np.int64)
+        group_of[coded.ballot] = coded.group
     received = np.bincount(group_of[present], minlength=n_g)
 
     if spec.scheme.uniform_ballots == "exclude":
@@ -128,27 +148,21 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
         spoiled_ballot = np.zeros(n_r, dtype=bool)
     spoiled = np.bincount(group_of[spoiled_ballot], minlength=n_g)
 
-    keep = (coded.answer < n_levels) & ~spoiled_ballot[coded.ballot]
-    b, g, s, i, a = (coded.ballot[keep], coded.group[keep], coded.subject[keep],
-                     coded.item[keep], coded.answer[keep])
+    patterns = row_patterns(spec, coded.ballot, n_r, group_of, coded.subject, coded.item,
+                            coded.answer, dropped=spoiled_ballot)
+    counts = counts_frame(spec, patterns.answer_counts(n_s, n_g, n_levels))
+    valid = valid_frame(spec, patterns.valid_counts(n_s, n_g))
 
-    cube = np.bincount(((s * n_g + g) * n_i + i) * n_levels + a, minlength=n_s * n_g * n_i * n_levels)
-    counts = counts_frame(spec, cube.reshape(n_s, n_g, n_i, n_levels))
-
-    pairs = pair_rows(b, s, n_s)  # the (ballot, subject) pairs with a level answer
-    valid_pairs = pairs[1]
-    valid_s = valid_pairs % n_s
-    valid_g = group_of[valid_pairs // n_s]
-    n = np.bincount(valid_s * n_g + valid_g, minlength=n_s * n_g).reshape(n_s, n_g)
-    valid = valid_frame(spec, n)
-
-    ballots = pd.DataFrame({
-        "response_id": b,
-        "group": coded_column(g, spec.group_keys),
-        "subject": coded_column(s, spec.subject_codes),
-        "item": coded_column(i, spec.item_keys),
-        "answer": coded_column(a, answer_keys(spec)),
-    })
+    ballots = None
+    if ballot_rows:
+        keep = np.flatnonzero((coded.answer < n_levels) & ~spoiled_ballot[coded.ballot])
+        ballots = pd.DataFrame({
+            "response_id": coded.ballot[keep],
+            "group": coded_column(coded.group[keep], spec.group_keys),
+            "subject": coded_column(coded.subject[keep], spec.subject_codes),
+            "item": coded_column(coded.item[keep], spec.item_keys),
+            "answer": coded_column(coded.answer[keep], answer_keys(spec)),
+        })
     keys = spec.group_keys
     return Tallies(
         counts=counts,
@@ -156,7 +170,7 @@ def tally_answers(spec: RoundSpec, answers: pd.DataFrame) -> Tallies:
         received={k: int(received[j]) for j, k in enumerate(keys)},
         spoiled={k: int(spoiled[j]) for j, k in enumerate(keys)},
         ballots=ballots,
-        patterns=patterns_from_codes(spec, b, g, s, i, a, pairs=pairs, group_of=group_of),
+        patterns=patterns,
     )
 
 

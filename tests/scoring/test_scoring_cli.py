@@ -203,3 +203,33 @@ def test_ballot_rows_in_any_order_give_the_same_scorecard(run_cli, tmp_path: Pat
                              "--out", tmp_path / "interleaved.csv")
     assert status == 0, err
     assert (tmp_path / "sorted.csv").read_bytes() == (tmp_path / "interleaved.csv").read_bytes()
+
+
+def test_jobs_draw_the_interval_in_threads_with_the_same_result(run_cli, round_files, tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """Threads only with --jobs N (N > 1), and the scorecard is the same byte for byte."""
+    import threading
+
+    from scoring import intervals
+
+    monkeypatch.setattr(intervals, "PARALLEL_MIN_COST", 0)
+    drawn_in: list[str] = []
+    draw = intervals._group_draws
+
+    def spy(*args, **kwargs):
+        drawn_in.append(threading.current_thread().name)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(intervals, "_group_draws", spy)
+    files = ("--spec", round_files["spec"], "--answers", round_files["answers"])
+    assert run_cli("score", *files, "--out", tmp_path / "one.csv")[0] == 0
+    assert drawn_in and set(drawn_in) == {threading.main_thread().name}
+    drawn_in.clear()
+    assert run_cli("score", *files, "--out", tmp_path / "two.csv", "--jobs", "2")[0] == 0
+    assert drawn_in and threading.main_thread().name not in drawn_in
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    _, rows = read_csv_rows(tmp_path / "two.csv")
+    assert all(r["ci_low"] for r in rows)
+    with pytest.raises(SystemExit):
+        run_cli("score", *files, "--out", tmp_path / "zero.csv", "--jobs", "0")
+    assert not (tmp_path / "zero.csv").exists()

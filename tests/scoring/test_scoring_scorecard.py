@@ -439,9 +439,8 @@ def test_interval_matches_a_naive_ballot_bootstrap() -> None:
     assert low == pytest.approx(n_low, abs=1.0) and high == pytest.approx(n_high, abs=1.0)
 
 
-def test_interval_is_the_same_with_a_second_process(monkeypatch) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def test_interval_is_the_same_with_threads(monkeypatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
 
     from scoring import intervals
 
@@ -451,9 +450,50 @@ def test_interval_is_the_same_with_a_second_process(monkeypatch) -> None:
                + [(f"c{k}", "students", same(["basic", "dissatisfied"][k % 2], ["B01", "B02"])) for k in range(20)])
     tallies = tally_answers(spec, answers_frame(ballots))
     one = build_scorecard(spec, tallies, None).table
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         two = build_scorecard(spec, tallies, None, executor=pool).table
+    assert one["ci_low"].notna().all()
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_patterns_summed_densely_or_from_selected_rows_agree(monkeypatch) -> None:
+    """The dense sum over all (ballot, subject) pairs and the fallback that first selects the
+    counted rows give the same tallies: 不了解 answers and 废票 count in neither."""
+    from scoring import patterns
+
+    spec = make_spec({"uniform_ballots": "exclude"})
+    ballots = HAND_BALLOTS + [
+        ("u1", "staff", same("basic", ["B01", "B02"])),  # 4 × basic: a 废票
+        ("u2", "students", {"B01": {"service": "unknown", "conduct": "unknown"},
+                            "B02": {"service": "satisfied", "conduct": "unknown"}}),
+        ("u3", "students", {"B02": {"service": "dissatisfied", "conduct": "satisfied"}}),
+    ]
+    calls: list[int] = []
+    selecting = patterns.patterns_from_codes
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return selecting(*args, **kwargs)
+
+    monkeypatch.setattr(patterns, "patterns_from_codes", spy)
+    dense = tally_answers(spec, answers_frame(ballots))
+    assert not calls
+    monkeypatch.setattr(patterns, "DENSE_PAIRS", 0)
+    monkeypatch.setattr(patterns, "DENSE_PAIRS_PER_ROW", 0)
+    selected = tally_answers(spec, answers_frame(ballots))
+    assert calls
+    for name in ("subject", "group", "answers", "count"):
+        assert getattr(dense.patterns, name).tolist() == getattr(selected.patterns, name).tolist()
+    pd.testing.assert_frame_equal(dense.counts, selected.counts)
+    pd.testing.assert_frame_equal(dense.valid, selected.valid)
+    assert dense.spoiled == {"staff": 1, "students": 0}
+    # r4 and u2 answer B01 with 不了解 only; u1 is a 废票
+    valid = dense.valid
+    assert dict(zip(zip(valid["subject"], valid["group"]), valid["n"])) == {
+        ("B01", "staff"): 3, ("B01", "students"): 2, ("B02", "staff"): 0, ("B02", "students"): 2}
+    b02 = dense.counts[dense.counts["subject"] == "B02"]
+    assert sorted(zip(b02["item"], b02["answer"], b02["count"])) == [
+        ("conduct", "satisfied", 1), ("service", "dissatisfied", 1), ("service", "satisfied", 1)]
 
 
 def test_ballot_rows_alone_give_the_same_scorecard_as_tally_answers() -> None:
