@@ -290,7 +290,10 @@ def demo_command(quiet: bool) -> None:
             transition(round_, "open")
             codes = issue_ballot_codes(round_, "staff", 20)
         seeded = Path(current_app.instance_path) / "demo-codes.csv"
-        write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
+        from .config import private_files
+
+        with private_files():
+            write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
     round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
     if quiet or round_ is None:
         return
