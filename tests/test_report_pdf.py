@@ -68,3 +68,22 @@ def test_blanked_group_figures_are_absent(report) -> None:  # noqa: ANN001
 def test_chinese_font_is_embedded(report) -> None:  # noqa: ANN001
     pdf, _ = report
     assert_chinese_font_embedded(pdf)
+
+
+def test_a_round_with_many_subjects_flows_over_pages(make_round, tmp_path) -> None:  # noqa: ANN001
+    """The composite chart of 45 subjects is drawn in parts that each fit a page."""
+    from survey.scorecard.report import ReportInputs, render_report_pdf
+    from survey.scorecard.services import round_results
+
+    from .review_fixtures import S, spec_for
+
+    spec = spec_for("many", 2025)
+    spec["subjects"] = [{"code": f"S{k:02d}", "name": f"第{k}党支部"} for k in range(45)]
+    for group in spec["groups"]:
+        group.pop("subjects", None)
+    ballots = [("staff", {(f"S{k:02d}", "service"): S for k in range(45)})] * 3
+    round_ = closed_round(make_round, spec, ballots=ballots, comments=[])
+    pdf = tmp_path / "many.pdf"
+    pdf.write_bytes(render_report_pdf(round_results(round_), ReportInputs({}, {})))
+    text = pdftotext(pdf)
+    assert "第44党支部" in text and "（续）" in text

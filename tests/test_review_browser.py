@@ -115,6 +115,18 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
         driver.get(f"{live_server}/console/rounds/y2025/{page}")
         assert_fits_the_phone(driver)
         full_page(driver, tmp_path / f"{page}-360.png")
+    # the rated subject's own feedback page, opened from its link on a phone
+    from survey.database import unit_of_work
+    from survey.rounds.services import get_round
+    from survey.scorecard.feedback import create_link, token_for
+
+    with unit_of_work():
+        token = token_for(create_link(get_round("y2025"), "B01", days=7, created_by="org"))
+    driver.get(f"{live_server}/feedback/{token}")
+    assert "计算机学院党总支" in driver.page_source and "机关党委" not in driver.page_source
+    assert_fits_the_phone(driver)
+    full_page(driver, tmp_path / "feedback-360.png")
+
     # the same pages on a 1280 px laptop screen (a second browser, without phone emulation)
     laptop = laptop_browser(tmp_path)
     try:
@@ -122,11 +134,23 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
         laptop.find_element(By.NAME, "username").send_keys("rev")
         laptop.find_element(By.NAME, "password").send_keys(PASSWORD)
         laptop.find_element(By.CSS_SELECTOR, "form[action^='/login'] button[type=submit]").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(laptop, 10).until(lambda d: "/login" not in d.current_url)  # signed in before moving on
         for page in ("scorecard", "subjects/B01"):
             laptop.get(f"{live_server}/console/rounds/y2025/{page}")
             scroll, client = laptop.execute_script(
                 "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert client >= 1200 and scroll <= client, (page, scroll, client)
             full_page(laptop, tmp_path / f"{page.replace('/', '-')}-1280.png")
+            # printed (A4 through the browser): navigation and forms are left off the paper
+            import base64
+
+            from .test_report_pdf import pdftotext
+
+            printed = tmp_path / f"{page.replace('/', '-')}-print.pdf"
+            printed.write_bytes(base64.b64decode(laptop.print_page()))
+            text = pdftotext(printed)
+            assert "70.56" in text and "退出" not in text and "保存点评" not in text, page
     finally:
         laptop.quit()

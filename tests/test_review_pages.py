@@ -252,3 +252,32 @@ def test_annual_merge_preview_and_download(rounds, client, runner, tmp_path) -> 
     bad = client.post("/console/rounds/y2025/annual", content_type="multipart/form-data",
                       data={**form, "roster": (io.BytesIO(b"subject,name,daily\nB01,x,abc\n"), "r.csv")})
     assert bad.status_code == 422 and "r.csv 第2行" in bad.get_data(as_text=True)
+
+
+def test_round_overview_links_to_the_results_once_closed(rounds, client) -> None:  # noqa: ANN001
+    sign_in(client, "org")
+    closed = client.get("/console/rounds/y2025").get_data(as_text=True)
+    assert 'href="/console/rounds/y2025/scorecard"' in closed and 'href="/console/rounds/y2025/rectify"' in closed
+    sealed = client.get("/console/rounds/sealed").get_data(as_text=True)
+    assert "/console/rounds/sealed/scorecard" not in sealed
+
+
+def test_party_round_pages_speak_of_party_members(make_round, client) -> None:  # noqa: ANN001
+    """党员民主评议: people as subjects, party4; the one-third rule in words; 党员, not 单位."""
+    from survey.demo import template_spec
+
+    spec = template_spec("party")
+    del spec["opens_at"], spec["closes_at"]
+    items = [i["key"] for i in spec["items"]]
+    ballots = [(g, {**{("P0001", i): ("unqualified" if k < 2 else "excellent") for i in items},
+                    **{("P0002", i): "qualified" for i in items}})
+               for g in ("members", "masses") for k in range(5)]
+    closed_round(make_round, spec, ballots=ballots, comments=[])
+    make_user("branch", "reviewer", [spec["slug"]])
+    sign_in(client, "branch")
+    page = client.get(f"/console/rounds/{spec['slug']}/scorecard").get_data(as_text=True)
+    assert "共 2 个党员" in page and "单位" not in page
+    assert "张明" in page and "不合格" in page
+    assert "需复核：第1条规则（「不合格」比例高于三分之一时，等次定为「不合格」）触发" in page
+    subject = client.get(f"/console/rounds/{spec['slug']}/subjects/P0001").get_data(as_text=True)
+    assert "带头开展师生志愿服务" in subject and "政治合格" in subject

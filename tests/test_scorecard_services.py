@@ -121,3 +121,21 @@ def test_history_shows_earlier_rounds_and_the_change(make_round, round_2025) -> 
     assert subject_history(round_results(round_2025), "B01").earlier == []
     hidden = subject_history(round_results(round_2026), "B01", may_see=lambda r: r.slug != "y2025")
     assert hidden.earlier == []
+
+
+def test_results_are_kept_until_org_ratings_change(round_2025, runner, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A closed round is scored once per process; new organizational ratings score it again."""
+    import survey.scorecard.services as services
+
+    calls = []
+    real = services.build_scorecard
+    monkeypatch.setattr(services, "build_scorecard", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = services.round_results(round_2025)
+    again = services.round_results(round_2025)
+    assert len(calls) == 1 and again.scorecard is first.scorecard
+    assert services.round_results(round_2025, with_interval=False).scorecard is first.scorecard
+    org = tmp_path / "org.csv"
+    org.write_text("subject,rater,score\nB01,甲,90\n", encoding="utf-8")
+    assert runner.invoke(args=["org", "import", "y2025", str(org)]).exit_code == 0
+    changed = services.round_results(round_2025)
+    assert len(calls) == 2 and changed.scorecard.row("B01")["org_raters"] == 1

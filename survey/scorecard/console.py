@@ -9,7 +9,7 @@ round and 403 while the round is draft or open, for everyone; writing a remark a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -20,12 +20,13 @@ from ..console import bp
 from ..database import unit_of_work
 from ..errors import ServiceError
 from ..rectify.services import effects, entries_of
+from ..rounds.lifecycle import aware
 from .detail import subject_detail
 from .feedback import create_link, links_of, revoke, token_for
-from .history import subject_history
+from .history import round_order, rounds_with_subject, subject_history
 from .remarks import remarks_by_subject, remarks_frame, save_remark
 from .report import ReportInputs, render_report_pdf
-from .services import RoundResults, round_results, scorecard_csv, scorecard_xlsx
+from .services import RoundResults, results_sealed, round_results, scorecard_csv, scorecard_xlsx
 from .views import SORTS, item_chart, score_rows, scorecard_chart
 from .words import flags_words, vocabulary
 
@@ -115,9 +116,6 @@ def subject(slug: str, code: str):  # noqa: ANN201
 def _earlier_entries(round_, code: str) -> list:  # noqa: ANN001
     """整改 entries raised for ``code`` by earlier rounds this account may see, with their
     before and after: the effect of 整改 shows on the later round's page."""
-    from .history import round_order, rounds_with_subject
-    from .services import results_sealed
-
     out = []
     here = round_order(round_)
     for earlier in rounds_with_subject(code):
@@ -150,7 +148,10 @@ def save_subject_remark(slug: str, code: str):  # noqa: ANN201
 @bp.get("/rounds/<slug>/feedback")
 def feedback_links(slug: str):  # noqa: ANN201
     round_ = results_round_with(slug, "manage_rounds")
-    links = [(link, url_for("feedback.page", token=token_for(link), _external=True)) for link in links_of(round_)]
+    now = datetime.now(timezone.utc)
+    links = [(link, url_for("feedback.page", token=token_for(link), _external=True),
+              "已收回" if link.revoked else "已过期" if aware(link.expires_at) <= now else "有效")
+             for link in links_of(round_)]
     return render_template("scorecard/feedback_links.html", round=round_, links=links,
                            words=vocabulary(round_results(round_, with_interval=False).spec))
 

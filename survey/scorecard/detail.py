@@ -2,7 +2,7 @@
 item means and shares; its comments; blanked exactly as the scorecard blanks it.
 
 Every figure comes from the same ``RoundResults`` the scorecard was built from (its SQL
-tallies); only the 不了解 counts, which no score uses, take one more ``GROUP BY``.
+tallies, and the 不了解 counts, which no score uses, from one more ``GROUP BY``).
 
 Anonymity (SCORING.md rule 12): the groups the scorecard flags ``suppressed:<g>`` for a subject
 show their number of valid ballots and nothing else here either: no distribution, no 不了解
@@ -21,16 +21,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from scoring.scales import UNKNOWN
 from scoring.spec import RoundSpec
 from scoring.tallies import dense_counts
 
 from ..extensions import db
-from ..models import Answer, Ballot, Comment, Group, Item, Subject
+from ..models import Comment, Group, Subject
 from .services import RoundResults
-from .tallies import spoiled_ballots
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def subject_detail(results: RoundResults, code: str, *, rng: random.Random | Non
     subject = spec.subjects[k]
     cube, n = dense_counts(spec, results.tallies)
     cube, n = cube[k], n[k]  # [g, i, level], [g]
-    unknown = _unknown_counts(results, code)  # [g, i]
+    unknown = results.unknown[k]  # [g, i]
     blanked = results.suppressed(code)
     record = next(r for r in results.scorecard.records() if r["subject"] == code)
     scheme = spec.scheme
@@ -185,28 +183,6 @@ def _combined(spec: RoundSpec, cube: np.ndarray, unknown: np.ndarray, i: int, gr
 
     return Figures(counts, unknown_total, weighted("mean"), weighted("positive_share"),
                    weighted("top_share"), weighted("negative_share"))
-
-
-def _unknown_counts(results: RoundResults, code: str) -> np.ndarray:
-    """不了解 answers to ``code`` per [group, item], of counted ballots (废票 left out when the
-    scheme excludes them, as for every other count)."""
-    spec, round_ = results.spec, results.round
-    query = (
-        select(Group.key, Item.key, func.count())
-        .select_from(Answer)
-        .join(Ballot, Ballot.id == Answer.ballot_id)
-        .join(Group, Group.id == Ballot.group_id)
-        .join(Subject, Subject.id == Answer.subject_id)
-        .join(Item, Item.id == Answer.item_id)
-        .where(Ballot.round_id == round_.id, Subject.code == code, Answer.level == UNKNOWN)
-        .group_by(Group.key, Item.key)
-    )
-    if spec.scheme.uniform_ballots == "exclude":
-        query = query.where(Answer.ballot_id.not_in(spoiled_ballots(round_)))
-    out = np.zeros((len(spec.groups), len(spec.items)), dtype=np.int64)
-    for group, item, count in db.session.execute(query):
-        out[spec.group_keys.index(group), spec.item_keys.index(item)] = count
-    return out
 
 
 def subject_comments(results: RoundResults, code: str, *, rng: random.Random | None = None) -> list[tuple[str | None, str]]:

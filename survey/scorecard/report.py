@@ -40,6 +40,10 @@ from .words import flags_words, vocabulary
 PAGE_W, PAGE_H = A4
 MARGIN = 16 * mm
 FRAME_W = PAGE_W - 2 * MARGIN
+#: what a drawing may fill: the frame less its 6 pt padding on either side
+CONTENT_W = FRAME_W - 12
+#: composite chart rows per drawing, so that a long round's chart flows over pages
+CHART_ROWS = 20
 HEAD_FILL = colors.HexColor("#dde8f3")
 RULE = colors.HexColor("#9aa7b4")
 
@@ -152,9 +156,12 @@ def render_report_pdf(results: RoundResults, inputs: ReportInputs) -> bytes:
     widths.append(FRAME_W - sum(widths))
     story.append(_table(rows, widths, st["cell"]))
     story.append(Spacer(1, 8))
-    chart = composite_chart(composite_rows(results), width=FRAME_W / 1.0,
-                            bands=[(b.grade, b.min) for b in spec.scheme.grades], size=9)
-    story.append(KeepTogether([_p("综合得分（条形）与公众评分（◇）及其95%区间（横线）", st["h2"]), to_drawing(chart, font)]))
+    bands = [(b.grade, b.min) for b in spec.scheme.grades]
+    all_rows = composite_rows(results)
+    for start in range(0, len(all_rows), CHART_ROWS):
+        chart = composite_chart(all_rows[start:start + CHART_ROWS], width=CONTENT_W, bands=bands, size=9)
+        heading = "综合得分（条形）与公众评分（◇）及其95%区间（横线）" + ("（续）" if start else "")
+        story.append(KeepTogether([_p(heading, st["h2"]), to_drawing(chart, font)]))
 
     remarks, rectifications = inputs.remarks, inputs.rectifications
     for record in results.scorecard.records():
@@ -210,7 +217,7 @@ def _subject_page(results: RoundResults, detail: SubjectDetail, remarks: Sequenc
     bars = distribution_rows(detail)
     if bars:
         chart = distribution_chart(bars, [label for _, label, _ in detail.levels], [p for _, _, p in detail.levels],
-                                   width=FRAME_W, size=8.5)
+                                   width=CONTENT_W, size=8.5)
         out.append(Spacer(1, 4))
         out.append(to_drawing(chart, font))
 

@@ -10,11 +10,15 @@ read the same ``RoundResults``: nothing is scored twice in two ways.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from sqlalchemy import func, select
 
 from scoring.io import atomic_path, write_summary
 from scoring.scorecard import Scorecard, build_scorecard
@@ -24,9 +28,10 @@ from scoring.tallies import Tallies
 from scoring.workbook import add_table_sheet, scorecard_workbook
 
 from ..errors import ServiceError
-from ..models import Round
+from ..extensions import db
+from ..models import OrgRating, Round
 from ..rounds.services import round_spec
-from .tallies import org_ratings, tally_round
+from .tallies import org_ratings, tally_round, unknown_counts
 
 
 class ScorecardSealed(ServiceError):
@@ -42,6 +47,8 @@ class RoundResults:
     tallies: Tallies
     scorecard: Scorecard
     summary: dict[str, Any]
+    #: 不了解 answers per [subject, group, item] (no score uses them; the subject pages show them)
+    unknown: np.ndarray
 
     def suppressed(self, subject: str) -> set[str]:
         """Keys of the groups whose figures about ``subject`` are blanked (SCORING.md rule 12)."""
@@ -53,22 +60,57 @@ def results_sealed(round_: Round) -> bool:
     return round_.state.results_sealed
 
 
+#: recent results per process: (database, round id, status, org ratings fingerprint,
+#: with interval) → (spec, tallies without ballot rows, scorecard, summary, 不了解 counts)
+_RESULTS: OrderedDict[tuple[Any, ...], tuple[RoundSpec, Tallies, Scorecard, dict[str, Any], np.ndarray]] = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+RESULTS_KEPT = 8
+
+
+def _results_key(round_: Round, with_interval: bool) -> tuple[Any, ...]:
+    """What a closed round's results depend on that can still change: its status and its
+    organizational ratings (editable until published). Ballots and spec are fixed once closed."""
+    count, total, last = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(OrgRating.score), 0.0), func.coalesce(func.max(OrgRating.id), 0))
+        .where(OrgRating.round_id == round_.id)
+    ).one()
+    return (db.engine.url.render_as_string(hide_password=True), round_.id, round_.status,
+            int(count), float(total), int(last), with_interval)
+
+
 def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
     """Score a closed or published round from SQL tallies; ``ScorecardSealed`` otherwise.
 
     ``with_interval=False`` skips the ballot-level rows and so the bootstrap interval (and
     Cronbach's alpha): for figures of earlier rounds, where only scores and grades are shown.
+
+    The bootstrap interval of a large round takes seconds, and a closed round's results change
+    only with its organizational ratings, so the last few results are kept in the process and
+    reused while nothing they depend on has changed (``_results_key``).
     """
     if results_sealed(round_):
         raise ScorecardSealed(
             f"round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
             f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout"
         )
-    spec = round_spec(round_)
-    tallies = tally_round(round_, spec, with_ballots=with_interval)
-    scorecard = build_scorecard(spec, tallies, org_ratings(round_))
-    return RoundResults(round=round_, spec=spec, tallies=tallies, scorecard=scorecard,
-                        summary=round_summary(spec, tallies, scorecard))
+    keys = [_results_key(round_, True)] + ([] if with_interval else [_results_key(round_, False)])
+    with _RESULTS_LOCK:
+        kept = next((_RESULTS[k] for k in keys if k in _RESULTS), None)
+        if kept is not None:
+            _RESULTS.move_to_end(next(k for k in keys if k in _RESULTS))
+    if kept is None:
+        spec = round_spec(round_)
+        tallies = tally_round(round_, spec, with_ballots=with_interval)
+        scorecard = build_scorecard(spec, tallies, org_ratings(round_))
+        summary = round_summary(spec, tallies, scorecard)
+        kept = (spec, replace(tallies, ballots=None, patterns=None), scorecard, summary, unknown_counts(round_, spec))
+        with _RESULTS_LOCK:
+            _RESULTS[keys[-1]] = kept
+            while len(_RESULTS) > RESULTS_KEPT:
+                _RESULTS.popitem(last=False)
+    spec, tallies, scorecard, summary, unknown = kept
+    return RoundResults(round=round_, spec=spec, tallies=tallies, scorecard=scorecard, summary=summary,
+                        unknown=unknown)
 
 
 def scorecard_csv(scorecard: Scorecard) -> bytes:

@@ -5,6 +5,7 @@ interval and Cronbach's alpha read ballot-level rows.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Select, and_, func, select
 
@@ -99,3 +100,28 @@ def org_ratings(round_: Round) -> pd.DataFrame | None:
     if not rows:
         return None
     return pd.DataFrame(rows, columns=["subject", "rater", "score"])
+
+
+def unknown_counts(round_: Round, spec: RoundSpec) -> np.ndarray:
+    """不了解 answers per [subject, group, item] of counted ballots (废票 left out when the scheme
+    excludes them, as for every other count). No score uses them; the subject pages show them
+    beside each item's distribution."""
+    query = (
+        select(Subject.code, Group.key, Item.key, func.count())
+        .select_from(Answer)
+        .join(Ballot, Ballot.id == Answer.ballot_id)
+        .join(Group, Group.id == Ballot.group_id)
+        .join(Subject, Subject.id == Answer.subject_id)
+        .join(Item, Item.id == Answer.item_id)
+        .where(Ballot.round_id == round_.id, Answer.level == UNKNOWN)
+        .group_by(Subject.code, Group.key, Item.key)
+    )
+    if spec.scheme.uniform_ballots == "exclude":
+        query = query.where(Answer.ballot_id.not_in(spoiled_ballots(round_)))
+    out = np.zeros((len(spec.subjects), len(spec.groups), len(spec.items)), dtype=np.int64)
+    s_of = {c: k for k, c in enumerate(spec.subject_codes)}
+    g_of = {c: k for k, c in enumerate(spec.group_keys)}
+    i_of = {c: k for k, c in enumerate(spec.item_keys)}
+    for subject, group, item, count in db.session.execute(query):
+        out[s_of[subject], g_of[group], i_of[item]] = count
+    return out
