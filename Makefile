@@ -9,7 +9,7 @@ PORT   ?= 5000
 LAN_IP := $(shell hostname -I 2>/dev/null | awk '{print $$1}')
 export SURVEY_BASE_URL ?= http://$(if $(LAN_IP),$(LAN_IP),localhost):$(PORT)
 
-.PHONY: install run test bench clean
+.PHONY: install run serve test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -27,6 +27,13 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# A real round on one machine: gunicorn with the shipped gunicorn.conf.py, SQLite in instance/
+# (move to PostgreSQL when several machines serve it, or beyond a few thousand respondents an hour).
+serve: install
+	$(FLASK) db upgrade
+	$(FLASK) config
+	SURVEY_BIND=$${SURVEY_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py 'survey:create_app()'
 
 test: install
 	$(BIN)/python -m pytest

@@ -40,6 +40,7 @@ class Subject:
     code: str
     name: str
     commitment: str | None = None  #: the subject's published 公开承诺, shown to respondents
+    report: str | None = None  #: its 述职 (own account of the year), shown folded for raters to read first
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,8 @@ def _key(data: Mapping[str, Any], key: str, where: str) -> str:
 
 def _weight(data: Mapping[str, Any], where: str, default: float) -> float:
     value = data.get("weight", default)
+    if isinstance(value, str):
+        raise SpecError(f"{where}weight", f"must be a number, not text ({value!r} is in quotes)")
     if not _num(value) or value < 0:
         raise SpecError(f"{where}weight", "must be a number ≥ 0")
     return float(value)
@@ -229,7 +232,8 @@ def _parse_subjects(data: Mapping[str, Any]) -> tuple[Subject, ...]:
         seen.add(code)
         name = _text(raw, "name", where)
         commitment = _text(raw, "commitment", where, required=False)
-        subjects.append(Subject(code=code, name=name or code, commitment=commitment))
+        report = _text(raw, "report", where, required=False)
+        subjects.append(Subject(code=code, name=name or code, commitment=commitment, report=report))
     return tuple(subjects)
 
 
@@ -269,6 +273,8 @@ def _parse_groups(
         if access is not None and access not in ACCESS_MODES:
             raise SpecError(f"{where}access", "must be 'codes' or 'open'")
         expected = raw.get("expected")
+        if isinstance(expected, str):
+            raise SpecError(f"{where}expected", f"must be a number, not text ({expected!r} is in quotes)")
         if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 1):
             raise SpecError(f"{where}expected", "must be a whole number ≥ 1")
         rated = raw.get("subjects")

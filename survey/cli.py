@@ -40,9 +40,19 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
         except ServiceError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # an output file that cannot be written: the unit of work rolled back
-            raise click.ClickException(f"{exc.filename or 'file'}: {exc.strerror or exc}") from None
+            raise click.ClickException(f"{_as_typed(exc.filename) or 'file'}: {exc.strerror or exc}") from None
 
     return wrapper
+
+
+def _as_typed(filename: object) -> str | None:
+    """The file the user named, not the temporary sibling it is written through
+    (``out/.codes.csv.1a2b3c4d.tmp`` → ``out/codes.csv``)."""
+    if filename is None:
+        return None
+    import re
+
+    return re.sub(r"(^|/)\.([^/]+?)(\.[0-9a-f]{8})?\.tmp$", r"\1\2", str(filename))
 
 
 def _round(slug: str):  # noqa: ANN202
@@ -64,9 +74,12 @@ def rounds_import(spec_path: Path) -> None:
         raise SpecRefused(f"{spec_path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise SpecRefused(f"{spec_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    from .auth import audit
+
     try:
         with unit_of_work():
             round_ = import_round(data)
+            audit.record("round.create", round_slug=round_.slug, title=round_.title, source=spec_path.name)
     except SpecRefused as exc:
         raise SpecRefused(f"{spec_path}: {exc}") from None
     click.echo(round_.slug)
@@ -115,6 +128,24 @@ def rounds_reseal() -> None:
     click.echo("ballot tables rebuilt in random order")
 
 
+@rounds_cli.command("delete")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@refusals
+def rounds_delete(slug: str, yes: bool) -> None:
+    """Delete a draft round and everything of it (only a draft: nothing has been answered)."""
+    from .rounds.builder import delete_draft
+
+    round_ = _round(slug)
+    if not round_.state.deletable:
+        raise ServiceError(f"round {slug!r} is {round_.status}: only a draft can be deleted")
+    if not yes:
+        click.confirm(f"Delete draft {slug!r} ({round_.title})?", abort=True)
+    with unit_of_work():
+        delete_draft(round_)
+    click.echo(f"{slug}: deleted")
+
+
 @rounds_cli.command("list")
 def rounds_list() -> None:
     """Every round with its status."""
@@ -145,20 +176,43 @@ def _group_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--group", "group_key", required=True, help="the group key in the spec")(fn)
 
 
+def _loopback_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--allow-loopback", is_flag=True,
+                        help="issue even though the public address is localhost (codes then work on this machine only)")(fn)
+
+
+def _refuse_loopback(allow: bool) -> None:
+    """Codes and QR made under localhost reach no phone: refuse unless asked for."""
+    from .settings import is_loopback, public_base_url
+
+    url = public_base_url()
+    if is_loopback(url):
+        if not allow:
+            raise click.ClickException(
+                f"the public address is {url}, which phones cannot reach; set the real one first with "
+                f"'flask --app survey config set-base-url https://...' (or pass --allow-loopback for a local test)"
+            )
+        click.echo(f"WARNING: public address {url} is a loopback address: these work on this machine only", err=True)
+
+
 @codes_cli.command("issue")
 @click.argument("slug")
 @_group_option
 @click.option("--count", type=int, required=True, help="how many codes")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="codes.csv")
+@_loopback_option
 @refusals
-def codes_issue(slug: str, group_key: str, count: int, out: Path) -> None:
+def codes_issue(slug: str, group_key: str, count: int, out: Path, allow_loopback: bool) -> None:
     """Issue COUNT single-use codes; writes CSV columns code,url (UTF-8 with BOM)."""
+    from .auth import audit
     from .codes.services import issue_ballot_codes
     from .export.services import write_csv
 
+    _refuse_loopback(allow_loopback)
     tmp = out.with_name(f".{out.name}.tmp")
     with unit_of_work():
         codes = issue_ballot_codes(_round(slug), group_key, count)
+        audit.record("codes.issue", round_slug=slug, group=group_key, count=len(codes), format="csv")
         write_csv(tmp, ("code", "url"), ((c.code, c.url) for c in codes))
     tmp.replace(out)
     click.echo(f"{len(codes)} codes for group {group_key} written to {out}")
@@ -169,17 +223,22 @@ def codes_issue(slug: str, group_key: str, count: int, out: Path) -> None:
 @_group_option
 @click.option("--count", type=int, required=True, help="how many slips")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="slips.pdf")
+@_loopback_option
 @refusals
-def codes_sheet(slug: str, group_key: str, count: int, out: Path) -> None:
+def codes_sheet(slug: str, group_key: str, count: int, out: Path, allow_loopback: bool) -> None:
     """Issue COUNT codes as printable A4 slips: QR, code, round title, instructions."""
+    from .auth import audit
     from .codes.services import issue_ballot_codes
     from .codes.sheet import render_slips_pdf
+    from .settings import public_base_url
 
     if out.suffix.lower() != ".pdf":
         raise click.ClickException(f"--out must end in .pdf, not {out.name!r}")
+    _refuse_loopback(allow_loopback)
     with unit_of_work():
         round_ = _round(slug)
         codes = issue_ballot_codes(round_, group_key, count)
+        audit.record("codes.issue", round_slug=slug, group=group_key, count=len(codes), format="pdf")
         with click.progressbar(length=1, label="drawing slips", file=None) as bar:
             def progress(done: int, total: int) -> None:
                 bar.length = total
@@ -187,7 +246,7 @@ def codes_sheet(slug: str, group_key: str, count: int, out: Path) -> None:
 
             pages = render_slips_pdf(
                 out, title=round_.title, slips=[(c.code, c.url) for c in codes],
-                group_name=round_.group(group_key).name, base_url=current_app.config["BASE_URL"],
+                group_name=round_.group(group_key).name, base_url=public_base_url(),
                 progress=progress,
             )
     click.echo(f"{len(codes)} slips on {pages} pages written to {out}")
@@ -197,8 +256,9 @@ def codes_sheet(slug: str, group_key: str, count: int, out: Path) -> None:
 @click.argument("slug")
 @_group_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="FILE.png or FILE.svg")
+@_loopback_option
 @refusals
-def qr_command(slug: str, group_key: str, out: Path) -> None:
+def qr_command(slug: str, group_key: str, out: Path, allow_loopback: bool) -> None:
     """The QR image of an open-access group's link, for posters."""
     from .codes.services import open_url
     from .errors import NotFound
@@ -215,6 +275,7 @@ def qr_command(slug: str, group_key: str, out: Path) -> None:
         )
     if out.suffix.lower() not in (".png", ".svg"):
         raise click.ClickException(f"--out must end in .png or .svg, not {out.name!r}")
+    _refuse_loopback(allow_loopback)
     url = open_url(round_, group)
     write_qr(url, out)
     click.echo(f"{url} → {out}")
@@ -225,12 +286,19 @@ def qr_command(slug: str, group_key: str, out: Path) -> None:
 @click.argument("ratings", type=click.Path(dir_okay=False, path_type=Path))
 @refusals
 def org_import(slug: str, ratings: Path) -> None:
-    """Replace the round's organizational ratings with RATINGS (CSV subject,rater,score)."""
-    from .org.services import import_org_ratings
+    """Replace the round's organizational ratings with RATINGS (CSV subject,rater,score;
+    UTF-8 with or without BOM, or GB18030 as Excel saves it)."""
+    from .auth import audit
+    from .org.services import import_org_csv
 
+    try:
+        data = ratings.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"{ratings}: cannot read: {exc.strerror}") from None
     with unit_of_work():
-        count = import_org_ratings(_round(slug), ratings)
-    click.echo(f"{count} organizational ratings stored for {slug}")
+        result = import_org_csv(_round(slug), data, str(ratings))
+        audit.record("org.ratings", round_slug=slug, count=result.count, source=ratings.name)
+    click.echo(f"{result.count} organizational ratings stored for {slug} (read {ratings} as {result.encoding})")
 
 
 @click.command("export")
@@ -241,7 +309,11 @@ def export_command(slug: str, out: Path) -> None:
     """Write answers.csv, comments.csv, org.csv and spec.json into a folder."""
     from .export.services import export_round
 
+    from .auth import audit
+
     counts = export_round(_round(slug), out)
+    with unit_of_work():
+        audit.record("export", round_slug=slug, files=counts)
     for name, n in counts.items():
         click.echo(f"{out / name}: {n} {'rows' if name.endswith('.csv') else 'file'}")
 
@@ -264,8 +336,13 @@ def score_command(slug: str, out: Path, summary: Path | None) -> None:
 
 @click.command("demo")
 @click.option("--quiet", is_flag=True, help="seed only, print nothing but errors")
-def demo_command(quiet: bool) -> None:
-    """Seed the demo round when the database has no round, open it, and print its links."""
+@click.option("--remove", is_flag=True, help="delete the demo round, its ballots and the demo account")
+def demo_command(quiet: bool, remove: bool) -> None:
+    """Seed the demo round when the database has no round, open it, and print its links.
+
+    Seeding also creates a demo organizer account and prints its sign-in once. Remove both
+    with --remove before a real round (or keep the demo in a database of its own:
+    SURVEY_DATABASE_URL=sqlite:///demo.db)."""
     from .codes.services import issue_ballot_codes, open_url
     from .demo import demo_spec
     from .export.services import write_csv
@@ -274,12 +351,17 @@ def demo_command(quiet: bool) -> None:
     from .rounds.lifecycle import transition
     from .rounds.services import import_round
 
+    if remove:
+        _remove_demo()
+        return
     seeded = None
+    demo_password = None
     if db.session.scalar(select(func.count()).select_from(Round)) == 0:
         with unit_of_work():
             round_ = import_round(demo_spec())
             transition(round_, "open")
             codes = issue_ballot_codes(round_, "staff", 20)
+            demo_password = _demo_account()
         seeded = Path(current_app.instance_path) / "demo-codes.csv"
         write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
     round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
@@ -293,12 +375,98 @@ def demo_command(quiet: bool) -> None:
             click.echo(terminal_qr(url))
     if seeded:
         click.echo(f"教职工 (staff) answers by single-use codes: 20 demo codes are in {seeded}")
-    click.echo("Landing page: " + current_app.config["BASE_URL"] + "/\n")
+    click.echo("Landing page: " + current_app.config["BASE_URL"] + "/")
+    if demo_password:
+        click.echo(f"DEMO console sign-in (a demo organizer, not for real use): {current_app.config['BASE_URL']}/login"
+                   f"  user: {DEMO_USER}  password: {demo_password}")
+        click.echo("Remove the demo round and this account before a real round: flask --app survey demo --remove")
+    click.echo("")
+
+
+DEMO_USER = "demo"
+
+
+def _demo_account() -> str | None:
+    """A demo organizer with a random password, unless an account of that name exists."""
+    import secrets
+
+    from .auth.services import create_user
+    from .models import User
+
+    if db.session.scalar(select(User.id).where(User.username == DEMO_USER)) is not None:
+        return None
+    password = secrets.token_urlsafe(9)
+    create_user(DEMO_USER, "organizer", password)
+    return password
+
+
+def _remove_demo() -> None:
+    from .auth import audit
+    from .models import BallotCode, Round, User
+
+    with unit_of_work():
+        round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
+        if round_ is not None:
+            db.session.execute(BallotCode.__table__.delete().where(BallotCode.round_id == round_.id))
+            audit.record("round.delete", round_slug="demo", title=round_.title, demo=True)
+            db.session.delete(round_)
+        user = db.session.scalar(select(User).where(User.username == DEMO_USER))
+        if user is not None:
+            audit.record("user.disable", username=DEMO_USER, demo=True)
+            db.session.delete(user)
+    click.echo("demo round and demo account removed" if round_ or user else "no demo round or demo account")
+
+
+config_cli = AppGroup("config", help="Settings of this installation (the public address), stored in its database.",
+                      invoke_without_command=True)
+
+
+def _show_config() -> None:
+    from .settings import base_url_source, loopback_warning, public_base_url
+
+    url = public_base_url()
+    click.echo(f"base_url\t{url}\t({base_url_source()})")
+    click.echo(f"database\t{_masked(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+    click.echo(f"instance\t{current_app.instance_path}")
+    warning = loopback_warning(url)
+    if warning:
+        click.echo("WARNING: the public address is a loopback address: phones cannot reach it; "
+                   "set it with: flask --app survey config set-base-url https://...", err=True)
+
+
+def _masked(url: str) -> str:
+    """A database URL without its password."""
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
+
+
+config_cli.callback = click.pass_context(lambda ctx: _show_config() if ctx.invoked_subcommand is None else None)
+
+
+@config_cli.command("show")
+def config_show() -> None:
+    """The public address and where it comes from, the database, the instance folder."""
+    _show_config()
+
+
+@config_cli.command("set-base-url")
+@click.argument("url")
+@refusals
+def config_set_base_url(url: str) -> None:
+    """Store the public address that codes, slips and QR point at (e.g. https://pingyi.example.edu.cn)."""
+    from .settings import loopback_warning, set_base_url
+
+    with unit_of_work():
+        stored = set_base_url(url)
+    click.echo(f"base_url\t{stored}")
+    if loopback_warning(stored):
+        click.echo("WARNING: this is a loopback address: phones cannot reach it", err=True)
 
 
 def register(app: Flask) -> None:
     from .auth.cli import audit_cli, users_cli
 
     for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command,
-                    users_cli, audit_cli):
+                    users_cli, audit_cli, config_cli):
         app.cli.add_command(command)

@@ -8,6 +8,7 @@ symbol reliably on a busy page.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from pathlib import Path
@@ -74,6 +75,15 @@ def write_qr(url: str, path: str | Path) -> None:
             f"cannot tell the QR image format from {path.name!r} ({shown}); "
             "use a file name ending in .png or .svg"
         )
+
+
+def qr_bytes(url: str, kind: str, *, scale: int = 10) -> bytes:
+    """The QR of ``url`` as the bytes of a PNG or SVG file (``kind`` is "png" or "svg")."""
+    if kind not in ("png", "svg"):
+        raise ValueError(f"QR image format must be png or svg, not {kind!r}")
+    buffer = io.BytesIO()
+    make_qr(url).save(buffer, kind=kind, scale=scale, border=QUIET_ZONE)
+    return buffer.getvalue()
 
 
 def terminal_qr(url: str, *, dark_background: bool = True) -> str:

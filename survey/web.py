@@ -30,6 +30,7 @@ CONTENT_SECURITY_POLICY = (
 #: error → (status, title, text): respondents read these on a phone, so they are in Chinese
 ERROR_PAGES: dict[type[Exception] | int, tuple[int, str, str]] = {
     CSRFError: (400, "页面已过期", "页面已过期或缺少校验信息，请刷新问卷页面后重新提交。"),
+    403: (403, "没有权限", "您的账户没有权限做这件事或查看这个页面。"),
     404: (404, "页面不存在", "没有找到这个页面，请核对二维码或链接。"),
     405: (405, "不支持的操作", "这个页面不支持此操作。"),
     413: (413, "提交内容过长", "提交的内容太长，请精简意见建议后重新提交。"),

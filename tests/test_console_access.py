@@ -169,3 +169,12 @@ def test_next_only_leads_into_the_console(app, client) -> None:  # noqa: ANN001
     token = csrf_of(client.get("/login").get_data(as_text=True))
     answer = client.post("/login?next=https://evil.example/", data={"username": "org", "password": PASSWORD, "csrf_token": token})
     assert answer.headers["Location"] == "/console/"
+
+
+@pytest.mark.usefixtures("accounts")
+def test_a_refusal_is_a_chinese_console_page(client) -> None:  # noqa: ANN001
+    sign_in(client, "org")
+    page = client.get("/console/audit")
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert "没有权限" in html and "管理后台" in html

@@ -117,11 +117,15 @@ def random_code_id() -> int:
 
 
 def ballot_url(code: str) -> str:
-    return f"{current_app.config['BASE_URL']}/b/{format_code(code)}"
+    from ..settings import public_base_url
+
+    return f"{public_base_url()}/b/{format_code(code)}"
 
 
 def open_url(round_: Round, group: Group) -> str:
-    return f"{current_app.config['BASE_URL']}/r/{round_.slug}/{group.key}"
+    from ..settings import public_base_url
+
+    return f"{public_base_url()}/r/{round_.slug}/{group.key}"
 
 
 def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[IssuedCode]:
@@ -192,3 +196,16 @@ def startup_check(app=None) -> str | None:  # noqa: ANN001
             db.session.remove()
             db.engine.dispose()
     return None
+
+
+def void_unused_codes(round_: Round, group_key: str) -> int:
+    """Destroy every unused code of a group (a batch printed under a wrong address, slips
+    lost): they can no longer be used. Returns how many went; used codes are already gone."""
+    from sqlalchemy import delete
+
+    group = round_.group(group_key)
+    if group is None:
+        raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
+    return db.session.execute(
+        delete(BallotCode).where(BallotCode.round_id == round_.id, BallotCode.group_id == group.id)
+    ).rowcount or 0

@@ -13,6 +13,7 @@ print size.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -91,13 +92,32 @@ def render_slips_pdf(
     base_url: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Write printable ballot slips to an A4 PDF at ``out`` and return its number of pages.
+    """Write the slips of ``slips_pdf`` to ``out`` (through a temporary file beside it, so a
+    failure leaves no half-written PDF); returns the number of pages."""
+    data, pages = slips_pdf(title=title, slips=slips, group_name=group_name, base_url=base_url, progress=progress)
+    out = Path(out)
+    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, out)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return pages
+
+
+def slips_pdf(
+    *,
+    title: str,
+    slips: Sequence[tuple[str, str]],
+    group_name: str,
+    base_url: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[bytes, int]:
+    """Printable ballot slips as an A4 PDF: its bytes and its number of pages.
 
     Parameters
     ----------
-    out
-        The PDF to write. It is written to a temporary file beside it and renamed at the
-        end, so a failure leaves no half-written PDF behind.
     title
         The round's title, printed on every slip and in the page footer.
     slips
@@ -119,7 +139,6 @@ def render_slips_pdf(
         if len(slip) != 2 or not slip[0] or not slip[1]:
             raise ValueError(f"slip {number} must be a (code, url) pair with both filled in")
     _register_fonts()
-    out = Path(out)
     layout = _Layout.fit(
         title=title,
         group_name=group_name,
@@ -127,29 +146,24 @@ def render_slips_pdf(
         modules=max(make_qr(url).symbol_size(border=0)[0] for _, url in slips[:SLIPS_PER_PAGE]),
     )
     pages = math.ceil(len(slips) / SLIPS_PER_PAGE)
-    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        canvas = Canvas(str(temporary), pagesize=A4, invariant=True, pageCompression=True)
-        canvas.setTitle(f"{title} · {group_name} · 评议码")
-        canvas.setCreator("群众评议 survey service")
-        for page in range(pages):
-            on_page = slips[page * SLIPS_PER_PAGE : (page + 1) * SLIPS_PER_PAGE]
-            _draw_cut_lines(canvas, rows=math.ceil(len(on_page) / COLUMNS))
-            for index, (code, url) in enumerate(on_page):
-                row, column = divmod(index, COLUMNS)
-                left = MARGIN_X + column * SLIP_WIDTH
-                top = PAGE_HEIGHT - MARGIN_TOP - row * SLIP_HEIGHT
-                layout.draw_slip(canvas, left, top, code=code, url=url)
-            _draw_footer(canvas, title=title, page=page + 1, pages=pages)
-            canvas.showPage()
-            if progress is not None:
-                progress(page + 1, pages)
-        canvas.save()
-        os.replace(temporary, out)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return pages
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=True)
+    canvas.setTitle(f"{title} · {group_name} · 评议码")
+    canvas.setCreator("群众评议 survey service")
+    for page in range(pages):
+        on_page = slips[page * SLIPS_PER_PAGE : (page + 1) * SLIPS_PER_PAGE]
+        _draw_cut_lines(canvas, rows=math.ceil(len(on_page) / COLUMNS))
+        for index, (code, url) in enumerate(on_page):
+            row, column = divmod(index, COLUMNS)
+            left = MARGIN_X + column * SLIP_WIDTH
+            top = PAGE_HEIGHT - MARGIN_TOP - row * SLIP_HEIGHT
+            layout.draw_slip(canvas, left, top, code=code, url=url)
+        _draw_footer(canvas, title=title, page=page + 1, pages=pages)
+        canvas.showPage()
+        if progress is not None:
+            progress(page + 1, pages)
+    canvas.save()
+    return buffer.getvalue(), pages
 
 
 def _register_fonts() -> None:

@@ -29,7 +29,11 @@ csrf.exempt(bp)  # checked in guard(), after the session check, so that no sessi
 #: modules whose import adds routes to ``bp``
 PAGE_MODULES = [
     "survey.console.home",
+    "survey.console.settings",
     "survey.rounds.console",
+    "survey.rounds.builder_pages",
+    "survey.codes.console",
+    "survey.org.console",
     "survey.auth.admin",
     "survey.scorecard.console",
     "survey.rectify.console",
@@ -54,7 +58,7 @@ NAV: list[NavLink] = [
     NavLink("console.new_round", "新建评议", "manage_rounds"),
     NavLink("console.accounts", "账户", "manage_accounts"),
     NavLink("console.audit_log", "审计日志", "read_audit"),
-    NavLink("console.settings", "设置", "manage_accounts"),
+    NavLink("console.settings", "设置", "manage_rounds"),
 ]
 
 

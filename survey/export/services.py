@@ -7,12 +7,14 @@ an export carries no stored id and no order of arrival.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -35,6 +37,15 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
             writer.writerow(row)
             count += 1
     return count
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """The same CSV as ``write_csv``, as bytes: what the console streams."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,45 +81,54 @@ def answer_rows(round_: Round) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-def export_round(round_: Round, out: Path) -> dict[str, int]:
-    """Write the four files into ``out`` (created if missing); returns rows written per file.
+@dataclass(frozen=True)
+class ExportFile:
+    data: bytes
+    rows: int  #: data rows of a CSV; 1 for spec.json
 
-    Refused while the round is draft or open: results stay sealed until it closes.
-    """
+
+def export_files(round_: Round) -> dict[str, ExportFile]:
+    """The four files of an export, as bytes: the CLI writes them into a folder, the console
+    streams them as a zip. Refused while the round is draft or open: results stay sealed."""
     if round_.state.results_sealed:
         raise ExportRefused(
             f"round {round_.slug!r} is {round_.status}: answers stay sealed until it is closed "
             f"(flask --app survey rounds close {round_.slug})"
         )
+    answers = answer_rows(round_)
+    comments = db.session.execute(
+        select(Subject.code, Group.key, Comment.text)
+        .join(Subject, Subject.id == Comment.subject_id)
+        .join(Group, Group.id == Comment.group_id)
+        .where(Comment.round_id == round_.id)
+    ).all()
+    random.SystemRandom().shuffle(comments)
+    org = db.session.execute(
+        select(Subject.code, OrgRating.rater, OrgRating.score)
+        .join(Subject, Subject.id == OrgRating.subject_id)
+        .where(OrgRating.round_id == round_.id)
+        .order_by(Subject.position, OrgRating.rater)
+    ).all()
+    return {
+        "answers.csv": ExportFile(
+            csv_bytes(("response_id", "group", "subject", "item", "answer"), answers), len(answers)),
+        "comments.csv": ExportFile(
+            csv_bytes(("subject", "group", "text"), ((s, g, inert_in_spreadsheets(t)) for s, g, t in comments)),
+            len(comments)),
+        "org.csv": ExportFile(csv_bytes(("subject", "rater", "score"), ((s, r, f"{v:g}") for s, r, v in org)), len(org)),
+        "spec.json": ExportFile(
+            (json.dumps(round_.spec, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 1),
+    }
+
+
+def export_round(round_: Round, out: Path) -> dict[str, int]:
+    """Write the four files of ``export_files`` into ``out`` (created if missing), each
+    complete or not at all; returns rows written per file."""
+    files = export_files(round_)
     out.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
-        staging = Path(tmp)
-        counts["answers.csv"] = write_csv(
-            staging / "answers.csv", ("response_id", "group", "subject", "item", "answer"), answer_rows(round_)
-        )
-        comments = db.session.execute(
-            select(Subject.code, Group.key, Comment.text)
-            .join(Subject, Subject.id == Comment.subject_id)
-            .join(Group, Group.id == Comment.group_id)
-            .where(Comment.round_id == round_.id)
-        ).all()
-        random.SystemRandom().shuffle(comments)
-        counts["comments.csv"] = write_csv(
-            staging / "comments.csv", ("subject", "group", "text"),
-            ((s, g, inert_in_spreadsheets(t)) for s, g, t in comments),
-        )
-        org = db.session.execute(
-            select(Subject.code, OrgRating.rater, OrgRating.score)
-            .join(Subject, Subject.id == OrgRating.subject_id)
-            .where(OrgRating.round_id == round_.id)
-            .order_by(Subject.position, OrgRating.rater)
-        ).all()
-        counts["org.csv"] = write_csv(
-            staging / "org.csv", ("subject", "rater", "score"), ((s, r, f"{v:g}") for s, r, v in org)
-        )
-        (staging / "spec.json").write_text(json.dumps(round_.spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        counts["spec.json"] = 1
-        for name in counts:
-            shutil.move(staging / name, out / name)
-    return counts
+        for name, file in files.items():
+            (Path(tmp) / name).write_bytes(file.data)
+        for name in files:
+            shutil.move(Path(tmp) / name, out / name)
+    return {name: file.rows for name, file in files.items()}

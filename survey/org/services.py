@@ -6,6 +6,8 @@ uses, so a file the service accepts is one the library accepts, with the same me
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, insert
@@ -41,3 +43,26 @@ def import_org_ratings(round_: Round, path: Path) -> int:
          for s, r, v in ratings.itertuples(index=False)],
     )
     return len(ratings)
+
+
+@dataclass(frozen=True)
+class OrgImport:
+    count: int
+    encoding: str  #: which encoding the file was read as, said back to the user
+
+
+def import_org_csv(round_: Round, data: bytes, name: str) -> OrgImport:
+    """Replace the round's ratings with a CSV given as bytes (an upload, a file the CLI read,
+    the console's table): UTF-8 with or without BOM, or GB18030 as Excel saves it, detected.
+    Errors name ``name``, the file as the user knows it, never a temporary copy."""
+    from ..textfiles import decode_text
+
+    text, encoding = decode_text(data, name)
+    with tempfile.TemporaryDirectory(prefix="org-") as folder:
+        path = Path(folder) / "org.csv"
+        path.write_text(text, encoding="utf-8")
+        try:
+            count = import_org_ratings(round_, path)
+        except OrgRatingsRefused as exc:
+            raise OrgRatingsRefused(str(exc).replace(str(path), name)) from None
+    return OrgImport(count, encoding)

@@ -37,6 +37,7 @@ def _check_storable(spec: RoundSpec) -> None:
     texts = [("title", spec.title, Round.__table__.c.title.type.length)]
     texts += [(f"subjects[{i}].name", s.name, Subject.__table__.c.name.type.length) for i, s in enumerate(spec.subjects)]
     texts += [(f"subjects[{i}].commitment", s.commitment, None) for i, s in enumerate(spec.subjects)]
+    texts += [(f"subjects[{i}].report", s.report, None) for i, s in enumerate(spec.subjects)]
     texts += [(f"items[{i}].text", it.text, Item.__table__.c.text.type.length) for i, it in enumerate(spec.items)]
     texts += [(f"groups[{i}].name", g.name, Group.__table__.c.name.type.length) for i, g in enumerate(spec.groups)]
     for field, value, limit in texts:
@@ -60,7 +61,7 @@ def import_round(data: Any) -> Round:
         spec=dict(spec.raw),
     )
     subjects = {
-        s.code: Subject(code=s.code, name=s.name, commitment=s.commitment, position=i)
+        s.code: Subject(code=s.code, name=s.name, commitment=s.commitment, report=s.report, position=i)
         for i, s in enumerate(spec.subjects)
     }
     round_.subjects = list(subjects.values())

@@ -1,0 +1,164 @@
+"""The console end to end in headless Chromium: an organizer signs in, builds a round from the
+群众评议 template, adds a subject with its 公开承诺, issues a batch of codes, opens the round;
+phones answer; the turnout page shows them; the organizer closes the round.
+
+Uses the browser setup of ``test_browser.py`` (its fixtures and helpers); SQLite only.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Round
+
+from .console_helpers import PASSWORD, make_user
+from .test_browser import (  # noqa: F401  (fixtures are found by name)
+    CHROME_ARGS,
+    CHROMIUM,
+    _sqlite_and_a_browser,
+    assert_fits_the_phone,
+    live_server,
+    phone,
+    shown_receipt,
+    submit,
+    tap_level,
+    webdriver,
+)
+
+if webdriver is not None:
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+
+@pytest.fixture
+def laptop(live_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201, F811
+    """A headless Chromium with a laptop-sized window that saves downloads in tmp_path/downloads."""
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in CHROME_ARGS:
+        if not arg.startswith("--window-size"):
+            options.add_argument(arg)
+    options.add_argument("--window-size=1280,900")
+    options.add_argument(f"--user-data-dir={tmp_path / 'laptop-profile'}")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
+    driver.command_executor.client_config.timeout = 30
+    driver.set_page_load_timeout(15)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+def click_and_wait(driver, element) -> None:  # noqa: ANN001
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "html") != old)
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def button(driver, text: str):  # noqa: ANN001, ANN201
+    return driver.find_element(By.XPATH, f"//button[normalize-space()='{text}'] | //a[normalize-space()='{text}']")
+
+
+def test_an_organizer_runs_a_round_from_the_console(app, live_server, laptop, phone) -> None:  # noqa: ANN001, F811
+    make_user("zuzhibu", "organizer")
+    site = live_server
+    driver = laptop
+
+    # sign in
+    driver.get(f"{site}/console/")
+    assert "/login" in driver.current_url
+    driver.find_element(By.NAME, "username").send_keys("zuzhibu")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    click_and_wait(driver, button(driver, "登录"))
+    assert driver.current_url.endswith("/console/")
+
+    # a new round from the 群众评议 template
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, "新建评议"))
+    driver.find_element(By.CSS_SELECTOR, "input[name=start][value=branches]").click()
+    driver.find_element(By.NAME, "title").send_keys("2026年基层党组织群众评议")
+    driver.find_element(By.NAME, "slug").send_keys("b2026")
+    driver.find_element(By.NAME, "year").send_keys("2026")
+    click_and_wait(driver, button(driver, "创建草稿"))
+    assert driver.current_url.endswith("/console/rounds/b2026/edit")
+    items = [driver.find_element(By.NAME, f"items-{i}-text").get_attribute("value") for i in range(5)]
+    assert [t.split("：")[0] for t in items] == ["推动科学发展", "服务师生群众", "改进工作作风", "建设和谐校园", "加强基层组织"]
+
+    # add a subject with its 公开承诺
+    subjects = driver.find_element(By.NAME, "subjects")
+    subjects.send_keys("\nB03 图书馆党支部 | 开馆时间延长到晚上十点")
+    click_and_wait(driver, button(driver, "保存"))
+    assert "已保存" in driver.page_source
+    assert driver.find_element(By.NAME, "commitment:B03").get_attribute("value") == "开馆时间延长到晚上十点"
+
+    # issue a batch of codes for the staff group, downloaded as CSV
+    driver.get(f"{site}/console/rounds/b2026")
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, "发放评议码"))
+    assert "只显示这一次" in driver.page_source
+    count = driver.find_element(By.NAME, "count")
+    count.clear()
+    count.send_keys("3")
+    driver.find_element(By.CSS_SELECTOR, "input[name=format][value=csv]").click()
+    button(driver, "生成并下载").click()
+    deadline = time.time() + 15
+    files: list[Path] = []
+    while time.time() < deadline:
+        files = [f for f in driver.downloads.iterdir() if f.suffix == ".csv"]
+        if files:
+            break
+        time.sleep(0.2)
+    assert files, "the codes CSV was downloaded"
+    with files[0].open(encoding="utf-8-sig", newline="") as fh:
+        codes = [row["url"].split("/b/")[1] for row in csv.DictReader(fh)]
+    assert len(codes) == 3
+
+    # open the round, after its confirmation page
+    driver.get(f"{site}/console/rounds/b2026")
+    click_and_wait(driver, driver.find_element(By.PARTIAL_LINK_TEXT, "开始评议"))
+    assert "冻结" in driver.page_source
+    click_and_wait(driver, button(driver, "确认开始评议"))
+    assert "进行中" in driver.find_element(By.TAG_NAME, "h1").text
+
+    # phones answer: one by a code, one by the students' open link
+    answers_done = 0
+    for url, group_fields in [(f"{site}/b/{codes[0]}", "staff"), (f"{site}/r/b2026/students", "students")]:
+        handset = phone()
+        handset.get(url)
+        assert "开馆时间延长到晚上十点" in handset.page_source
+        for field in {r.get_attribute("name") for r in handset.find_elements(By.CSS_SELECTOR, "input[type=radio]")}:
+            tap_level(handset, field, "satisfied")
+        assert_fits_the_phone(handset)
+        submit(handset)
+        shown_receipt(handset)
+        answers_done += 1
+    assert answers_done == 2
+
+    # the turnout page shows them, and refreshes by itself
+    driver.get(f"{site}/console/rounds/b2026")
+    assert driver.find_element(By.CSS_SELECTOR, "meta[http-equiv=refresh]")
+    rows = {r.text.split()[0]: r.text for r in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")}
+    assert " 3 2 1 " in f" {rows['教职工']} "  # 3 codes issued, 2 unused, 1 ballot
+    assert "1" in rows["学生"].split()
+    driver.get(f"{site}/console/rounds/b2026/projector")
+    assert driver.find_element(By.CSS_SELECTOR, ".total").text.startswith("2")
+
+    # close it
+    driver.get(f"{site}/console/rounds/b2026/close")
+    assert "销毁" in driver.page_source
+    click_and_wait(driver, button(driver, "确认结束评议"))
+    assert "已结束" in driver.find_element(By.TAG_NAME, "h1").text
+    db.session.rollback()
+    assert db.session.scalar(select(Round.status).where(Round.slug == "b2026")) == "closed"

@@ -1,0 +1,69 @@
+"""Commands added with the console: the demo's sign-in and its removal, rounds open saying
+when ballots start, config."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from .console_helpers import sign_in
+
+
+def test_demo_prints_a_demo_sign_in_and_remove_takes_round_and_account(app, runner) -> None:  # noqa: ANN001
+    seeded = runner.invoke(args=["demo"])
+    assert seeded.exit_code == 0, seeded.output
+    found = re.search(r"DEMO console sign-in.*user: (\S+)\s+password: (\S+)", seeded.output)
+    assert found, seeded.output
+    assert sign_in(app.test_client(), found.group(1), found.group(2)).status_code == 303
+    again = runner.invoke(args=["demo"])
+    assert "password" not in again.output  # printed once only
+    removed = runner.invoke(args=["demo", "--remove"])
+    assert removed.exit_code == 0 and "removed" in removed.output
+    assert runner.invoke(args=["rounds", "list"]).output == ""
+    assert runner.invoke(args=["users", "list"]).output == ""
+    assert sign_in(app.test_client(), found.group(1), found.group(2)).status_code == 401
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_rounds_open_says_when_it_starts_taking_ballots(runner, make_round, spec) -> None:  # noqa: ANN001
+    later = datetime.now(timezone.utc) + timedelta(days=3)
+    spec["opens_at"] = later.isoformat()
+    make_round(spec, status="draft")
+    result = runner.invoke(args=["rounds", "open", "r2012"])
+    assert result.exit_code == 0, result.output
+    shown = later.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    assert f"takes ballots from {shown} Beijing time" in result.output
+
+
+def test_rounds_open_without_a_window_takes_ballots_now(runner, make_round) -> None:  # noqa: ANN001
+    make_round(status="draft")
+    result = runner.invoke(args=["rounds", "open", "r2012"])
+    assert "takes ballots now" in result.output
+
+
+def test_config_masks_the_database_password(app, runner) -> None:  # noqa: ANN001
+    shown = runner.invoke(args=["config"])
+    assert shown.exit_code == 0
+    assert "base_url\thttps://survey.example.edu.cn" in shown.output
+    from survey.cli import _masked
+
+    assert _masked("postgresql+psycopg://survey:s3cret@db/survey") == "postgresql+psycopg://survey:***@db/survey"
+
+
+def test_a_quoted_number_in_a_spec_says_it_is_text(runner, spec, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    spec["items"][0]["weight"] = "1"
+    path = tmp_path / "round.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    result = runner.invoke(args=["rounds", "import", str(path)])
+    assert result.exit_code != 0
+    assert "items[0].weight: must be a number, not text" in result.output
+
+
+def test_write_errors_name_the_file_the_user_gave_not_its_temporary_sibling() -> None:
+    from survey.cli import _as_typed
+
+    assert _as_typed("/data/out/.codes.csv.tmp") == "/data/out/codes.csv"
+    assert _as_typed("out/.slips.pdf.1a2b3c4d.tmp") == "out/slips.pdf"
+    assert _as_typed("plain.csv") == "plain.csv"

@@ -1,0 +1,234 @@
+"""Console pages an organizer works with: codes (shown once), open links and posters,
+organizational ratings, export, the public address setting; and what the audit log keeps."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .console_helpers import console_token, make_user, sign_in
+
+BASE_URL = "https://survey.example.edu.cn"
+
+
+@pytest.fixture
+def organizer(app, client):  # noqa: ANN001, ANN201
+    make_user("org", "organizer")
+    sign_in(client, "org")
+    return client
+
+
+def audit_rows() -> list[tuple[str, str]]:
+    from survey.extensions import db
+
+    db.session.rollback()
+    return [tuple(r) for r in db.session.execute(sa.text("SELECT action, detail FROM audit_log ORDER BY id"))]
+
+
+def test_issue_codes_as_csv_once_and_audit_count_not_codes(app, organizer, make_round) -> None:  # noqa: ANN001
+    make_round(status="open")
+    page = organizer.get("/console/rounds/r2012/groups/staff/codes")
+    assert page.status_code == 200
+    assert "只显示这一次" in page.get_data(as_text=True)
+    token = console_token(organizer, "/console/rounds/r2012/groups/staff/codes")
+    answer = organizer.post("/console/rounds/r2012/groups/staff/codes",
+                            data={"csrf_token": token, "count": "4", "format": "csv"})
+    assert answer.status_code == 200
+    assert "attachment" in answer.headers["Content-Disposition"]
+    body = answer.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert len(rows) == 4 and all(r["url"] == f"{BASE_URL}/b/{r['code']}" for r in rows)
+    # a code works on a phone
+    phone = app.test_client()
+    assert phone.get(rows[0]["url"].removeprefix(BASE_URL)).status_code == 200
+    # the log has the count and the group, and no code
+    actions = audit_rows()
+    issued = [d for a, d in actions if a == "codes.issue"]
+    assert len(issued) == 1 and '"count":4' in issued[0] and '"group":"staff"' in issued[0]
+    assert not any(r["code"] in d or r["code"].replace("-", "") in d for r in rows for _, d in actions)
+    # the overview shows them as issued and unused
+    overview = organizer.get("/console/rounds/r2012").get_data(as_text=True)
+    assert ">4<" in overview
+
+
+def test_issue_codes_as_pdf_slips(organizer, make_round) -> None:  # noqa: ANN001
+    make_round(status="draft")
+    token = console_token(organizer)
+    answer = organizer.post("/console/rounds/r2012/groups/staff/codes",
+                            data={"csrf_token": token, "count": "12", "format": "pdf"})
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    assert answer.get_data().startswith(b"%PDF")
+
+
+def test_codes_refused_for_an_open_group_and_a_closed_round(organizer, make_round, spec) -> None:  # noqa: ANN001
+    make_round(status="closed")
+    token = console_token(organizer)
+    assert organizer.post("/console/rounds/r2012/groups/students/codes",
+                          data={"csrf_token": token, "count": "3"}).status_code == 400
+    refused = organizer.post("/console/rounds/r2012/groups/staff/codes", data={"csrf_token": token, "count": "3"})
+    assert refused.status_code == 400
+    assert "no more codes" in refused.get_data(as_text=True)
+
+
+def test_void_unused_codes(app, organizer, make_round, issue_codes) -> None:  # noqa: ANN001
+    round_ = make_round(status="open")
+    codes = issue_codes(round_, "staff", 3)
+    token = console_token(organizer)
+    answer = organizer.post("/console/rounds/r2012/groups/staff/codes/void", data={"csrf_token": token, "confirm": "yes"})
+    assert answer.status_code == 303
+    assert app.test_client().get(f"/b/{codes[0]}").status_code == 404
+    assert any(a == "codes.void" and '"count":3' in d for a, d in audit_rows())
+
+
+def test_issuing_under_a_loopback_address_needs_a_confirmation(app, organizer, make_round) -> None:  # noqa: ANN001
+    app.config["BASE_URL"] = "http://localhost:5000"
+    make_round(status="open")
+    page = organizer.get("/console/rounds/r2012/groups/staff/codes").get_data(as_text=True)
+    assert "只有本机能打开" in page
+    token = console_token(organizer)
+    refused = organizer.post("/console/rounds/r2012/groups/staff/codes", data={"csrf_token": token, "count": "2", "format": "csv"})
+    assert refused.status_code == 422
+    ok = organizer.post("/console/rounds/r2012/groups/staff/codes",
+                        data={"csrf_token": token, "count": "2", "format": "csv", "loopback_ok": "yes"})
+    assert ok.status_code == 200
+
+
+def test_cli_refuses_codes_under_a_loopback_address_and_the_setting_fixes_it(app, runner, make_round, tmp_path) -> None:  # noqa: ANN001
+    app.config["BASE_URL"] = "http://127.0.0.1:5000"
+    make_round(status="open")
+    out = tmp_path / "codes.csv"
+    refused = runner.invoke(args=["codes", "issue", "r2012", "--group", "staff", "--count", "2", "--out", str(out)])
+    assert refused.exit_code != 0 and "set-base-url" in refused.output and not out.exists()
+    assert runner.invoke(args=["config", "set-base-url", "https://pingyi.example.edu.cn/"]).exit_code == 0
+    shown = runner.invoke(args=["config"])
+    assert "https://pingyi.example.edu.cn\t(stored setting)" in shown.output
+    done = runner.invoke(args=["codes", "issue", "r2012", "--group", "staff", "--count", "2", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "https://pingyi.example.edu.cn/b/" in out.read_text(encoding="utf-8-sig")
+
+
+def zbar(path: Path) -> list[str]:
+    result = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_open_link_page_qr_and_a4_poster_scan(organizer, make_round, tmp_path) -> None:  # noqa: ANN001
+    make_round(status="open")
+    url = f"{BASE_URL}/r/r2012/students"
+    page = organizer.get("/console/rounds/r2012/groups/students/link").get_data(as_text=True)
+    assert url in page
+    png = organizer.get("/console/rounds/r2012/groups/students/qr.png?download=1")
+    assert png.mimetype == "image/png" and "attachment" in png.headers["Content-Disposition"]
+    svg = organizer.get("/console/rounds/r2012/groups/students/qr.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.get_data()
+    poster = organizer.get("/console/rounds/r2012/groups/students/poster.pdf?download=1")
+    assert poster.mimetype == "application/pdf"
+    assert organizer.get("/console/rounds/r2012/groups/staff/link").status_code == 400
+    if not (shutil.which("zbarimg") and shutil.which("pdftoppm")):
+        pytest.skip("zbarimg or pdftoppm missing: images not decoded")
+    (tmp_path / "qr.png").write_bytes(png.get_data())
+    assert zbar(tmp_path / "qr.png") == [url]
+    (tmp_path / "poster.pdf").write_bytes(poster.get_data())
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(tmp_path / "poster.pdf"), str(tmp_path / "poster")], check=True)
+    assert zbar(tmp_path / "poster.png") == [url]
+    text = subprocess.run(["pdftotext", str(tmp_path / "poster.pdf"), "-"], capture_output=True, text=True).stdout
+    assert url in text
+    assert any(a == "qr.download" for a, _ in audit_rows())
+
+
+def test_org_ratings_from_the_table(organizer, make_round) -> None:  # noqa: ANN001
+    from survey.extensions import db
+
+    make_round(status="closed")
+    token = console_token(organizer, "/console/rounds/r2012/org")
+    answer = organizer.post("/console/rounds/r2012/org", data={
+        "csrf_token": token, "rater:0": "张三", "score:B01:0": "90", "score:B02:0": "85.5",
+        "rater:1": "李四", "score:B01:1": "80", "rater:2": "", "score:B01:2": ""})
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    db.session.rollback()
+    stored = db.session.execute(sa.text("SELECT rater, score FROM org_ratings ORDER BY rater, score")).all()
+    assert sorted(stored) == sorted([("张三", 90.0), ("张三", 85.5), ("李四", 80.0)])
+    page = organizer.get("/console/rounds/r2012/org").get_data(as_text=True)
+    assert 'value="85.5"' in page
+
+
+def test_org_ratings_table_refuses_like_org_import(organizer, make_round) -> None:  # noqa: ANN001
+    make_round(status="closed")
+    token = console_token(organizer, "/console/rounds/r2012/org")
+    answer = organizer.post("/console/rounds/r2012/org", data={
+        "csrf_token": token, "rater:0": "张三", "score:B01:0": "120"})
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "网页表格" in html and "120" in html
+    assert "/tmp" not in html
+
+
+def test_org_ratings_upload_in_gb18030_is_detected_and_said(organizer, make_round) -> None:  # noqa: ANN001
+    make_round(status="closed")
+    token = console_token(organizer, "/console/rounds/r2012/org")
+    data = "subject,rater,score\nB01,王五,88\nB02,王五,77\n".encode("gb18030")
+    answer = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "file": (io.BytesIO(data), "评价.csv")},
+                            content_type="multipart/form-data", follow_redirects=True)
+    assert "已保存 2 条组织评价" in answer.get_data(as_text=True)
+    assert "GB18030" in answer.get_data(as_text=True)
+    bad = "subject,rater,score\nB09,王五,88\n".encode("gb18030")
+    refused = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "file": (io.BytesIO(bad), "评价.csv")},
+                             content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert "评价.csv:2" in refused.get_data(as_text=True)
+
+
+def test_cli_org_import_reads_gb18030_and_names_the_file(runner, make_round, tmp_path) -> None:  # noqa: ANN001
+    make_round(status="closed")
+    path = tmp_path / "ratings.csv"
+    path.write_bytes("subject,rater,score\nB01,王五,88\n".encode("gb18030"))
+    result = runner.invoke(args=["org", "import", "r2012", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "GB18030" in result.output
+    path.write_bytes('subject,rater,score\nB01,王五,"abc"\n'.encode("utf-8"))
+    refused = runner.invoke(args=["org", "import", "r2012", str(path)])
+    assert refused.exit_code != 0 and str(path) in refused.output and ".tmp" not in refused.output
+
+
+def test_export_zip_is_sealed_while_open_and_audited_when_closed(organizer, make_round, runner) -> None:  # noqa: ANN001
+    make_round(status="open")
+    assert organizer.get("/console/rounds/r2012/export.zip").status_code == 403
+    assert runner.invoke(args=["rounds", "close", "r2012"]).exit_code == 0
+    answer = organizer.get("/console/rounds/r2012/export.zip")
+    assert answer.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(answer.get_data())).namelist()
+    assert sorted(names) == ["r2012/answers.csv", "r2012/comments.csv", "r2012/org.csv", "r2012/spec.json"]
+    assert [a for a, _ in audit_rows()][-1] == "export"
+
+
+def test_settings_page_sets_the_public_address_for_admins_only(app, client, make_round) -> None:  # noqa: ANN001
+    make_user("root", "admin")
+    make_user("org", "organizer")
+    sign_in(client, "org")
+    token = console_token(client, "/console/settings")
+    assert client.post("/console/settings", data={"csrf_token": token, "base_url": "https://x.example"}).status_code == 403
+    admin = app.test_client()
+    sign_in(admin, "root")
+    token = console_token(admin, "/console/settings")
+    assert admin.post("/console/settings", data={"csrf_token": token, "base_url": "https://pingyi.example.edu.cn"}).status_code == 303
+    assert "https://pingyi.example.edu.cn" in client.get("/console/settings").get_data(as_text=True)
+    assert admin.post("/console/settings", data={"csrf_token": token, "base_url": "not a url"}).status_code == 422
+
+
+def test_reviewer_cannot_issue_codes_or_posters(app, client, make_round) -> None:  # noqa: ANN001
+    make_round(status="open")
+    make_user("rev", "reviewer", ["r2012"])
+    sign_in(client, "rev")
+    for url in ["/console/rounds/r2012/groups/staff/codes", "/console/rounds/r2012/groups/students/link",
+                "/console/rounds/r2012/groups/students/poster.pdf", "/console/rounds/r2012/org"]:
+        assert client.get(url).status_code == 403, url
