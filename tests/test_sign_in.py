@@ -160,3 +160,13 @@ def test_audit_log_page_is_for_admins_and_holds_no_password(app, client) -> None
     page = client.get("/console/audit").get_data(as_text=True)
     assert "登录失败" in page and "链条完整" in page
     assert "a wrong password" not in page and PASSWORD not in page
+
+
+def test_sign_in_page_may_load_the_console_stylesheet(client) -> None:  # noqa: ANN001
+    """The page links /static/console.css: its Content-Security-Policy must allow 'self' styles,
+    or a browser draws it unstyled."""
+    page = client.get("/login")
+    assert "/static/console.css" in page.get_data(as_text=True)
+    policy = page.headers["Content-Security-Policy"]
+    style = next(part for part in policy.split(";") if part.strip().startswith("style-src"))
+    assert "'self'" in style.split()

@@ -16,6 +16,15 @@ from .services import SignInThrottled, sign_in
 bp = Blueprint("auth", __name__)
 
 
+@bp.after_request
+def sign_in_headers(response):  # noqa: ANN001, ANN201
+    """The sign-in page is drawn with the console's layout and stylesheet, so it takes the
+    console's policy (which allows the app's own stylesheet), not the phone pages' one."""
+    from ..console import console_headers
+
+    return console_headers(response)
+
+
 def _safe_next(target: str | None) -> str:
     """Only a console address of this site: never an open redirect."""
     if target and target.startswith("/console") and "//" not in target and "\\" not in target:
