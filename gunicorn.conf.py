@@ -6,8 +6,10 @@ import os
 bind = os.environ.get("SURVEY_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SURVEY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 timeout = 30
-# files the server creates (the SQLite database and its -wal, logs) are its own: 0600
-umask = 0o077
+# files the server creates (the SQLite database and its -wal, log files) are its own: 0600.
+# gunicorn's own `umask` setting covers only its sockets; this process's umask is inherited
+# by the workers.
+os.umask(0o077)
 accesslog = "-"
 # A ballot URL carries its code: survey.logs.RedactingLogger blanks /b/<code> and ?code= in
 # every access and error line. No %(h)s (client address) either.

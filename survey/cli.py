@@ -114,6 +114,29 @@ _transition_command("close", "Close an open round: it takes no more ballots, and
 _transition_command("publish", "Publish a closed round: its receipts page lists every counted ballot.")
 
 
+@rounds_cli.command("reseal")
+@click.option("--every", type=click.IntRange(min=10), metavar="SECONDS",
+              help="keep running, resealing every SECONDS (instead of a cron entry)")
+@refusals
+def rounds_reseal(every: int | None) -> None:
+    """Rebuild the ballot tables in random order under fresh ids, as closing does: run it every
+    few minutes while a round is open (see docs/anonymity.md)."""
+    import time
+
+    from .rounds.reseal import reseal_ballot_tables
+    from .rounds.services import compact_storage
+
+    while True:
+        with unit_of_work():
+            reseal_ballot_tables()
+        compact_storage()
+        click.echo("ballot tables rebuilt in random order")
+        if every is None:
+            return
+        db.session.remove()
+        time.sleep(every)
+
+
 @rounds_cli.command("delete")
 @click.argument("slug")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -130,20 +153,6 @@ def rounds_delete(slug: str, yes: bool) -> None:
     with unit_of_work():
         delete_draft(round_)
     click.echo(f"{slug}: deleted")
-
-
-@rounds_cli.command("reseal")
-@refusals
-def rounds_reseal() -> None:
-    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
-    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
-    from .rounds.reseal import reseal_ballot_tables
-    from .rounds.services import compact_storage
-
-    with unit_of_work():
-        reseal_ballot_tables()
-    compact_storage()
-    click.echo("ballot tables rebuilt in random order")
 
 
 @rounds_cli.command("list")
@@ -381,7 +390,10 @@ def demo_command(quiet: bool, remove: bool) -> None:
             codes = issue_ballot_codes(round_, "staff", 20)
             demo_password = _demo_account()
         seeded = Path(current_app.instance_path) / "demo-codes.csv"
-        write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
+        from .config import private_files
+
+        with private_files():
+            write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
     round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
     if quiet or round_ is None:
         return
