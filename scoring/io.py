@@ -38,9 +38,28 @@ RATER_MAX = 100
 # --------------------------------------------------------------------------- reading
 
 
-def _read_header(path: Path) -> list[str]:
+def csv_encoding(path: str | Path) -> str:
+    """How a small CSV someone brings is encoded: ``utf-8-sig`` (UTF-8 with or without a byte
+    order mark) when it decodes as UTF-8, else ``gb18030``, what Excel on a Chinese Windows
+    saves as "CSV" (GBK is a subset of it). Unreadable files are left to the reader's errors."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        data = Path(path).read_bytes()
+    except OSError:
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            data.decode("gb18030")
+        except UnicodeDecodeError:
+            return "utf-8-sig"
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _read_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
             first = fh.readline()
     except FileNotFoundError:
         raise InputError(path, None, "no such file") from None
@@ -281,11 +300,12 @@ def _validated_codes(path: Path, frame: pd.DataFrame, column: str, allowed: Sequ
 
 def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, row) for each data row of a small CSV, with the header checked."""
-    header = _read_header(path)
+    encoding = csv_encoding(path)
+    header = _read_header(path, encoding)
     _check_header(path, header, required)
     names = [h.strip() for h in header]
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with path.open(encoding=encoding, newline="") as fh:
             reader = csv.reader(fh)
             next(reader)
             line = reader.line_num

@@ -261,6 +261,24 @@ def codes_sheet(slug: str, group_key: str, count: int, out: Path, allow_loopback
     click.echo(f"{len(codes)} slips on {pages} pages written to {out}")
 
 
+@codes_cli.command("void")
+@click.argument("slug")
+@_group_option
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@refusals
+def codes_void(slug: str, group_key: str, yes: bool) -> None:
+    """Destroy every unused code of a group (slips printed under a wrong address, lost slips)."""
+    from .auth import audit
+    from .codes.services import void_unused_codes
+
+    if not yes:
+        click.confirm(f"Void every unused code of group {group_key!r} of {slug!r}?", abort=True)
+    with unit_of_work():
+        count = void_unused_codes(_round(slug), group_key)
+        audit.record("codes.void", round_slug=slug, group=group_key, count=count)
+    click.echo(f"{count} unused codes of group {group_key} voided: they can no longer be used")
+
+
 @click.command("qr")
 @click.argument("slug")
 @_group_option
