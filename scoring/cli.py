@@ -105,8 +105,11 @@ def _bootstrap_threads(jobs: int) -> Iterator[Executor | None]:
 
 def run_annual(args: argparse.Namespace) -> None:
     from .annual import load_annual_weights, merge_annual, write_annual
+    from .io import csv_encoding
 
     weights = load_annual_weights(args.weights)
+    if csv_encoding(args.roster) == "gb18030":
+        print(f"{args.roster}: read as GB18030 (GBK), as Excel saves CSV on a Chinese Windows", file=sys.stderr)
     result = merge_annual(weights, args.roster, args.scorecard)
     write_annual(result, args.out)
     if result.not_on_roster:

@@ -114,20 +114,6 @@ _transition_command("close", "Close an open round: it takes no more ballots, and
 _transition_command("publish", "Publish a closed round: its receipts page lists every counted ballot.")
 
 
-@rounds_cli.command("reseal")
-@refusals
-def rounds_reseal() -> None:
-    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
-    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
-    from .rounds.reseal import reseal_ballot_tables
-    from .rounds.services import compact_storage
-
-    with unit_of_work():
-        reseal_ballot_tables()
-    compact_storage()
-    click.echo("ballot tables rebuilt in random order")
-
-
 @rounds_cli.command("delete")
 @click.argument("slug")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -144,6 +130,20 @@ def rounds_delete(slug: str, yes: bool) -> None:
     with unit_of_work():
         delete_draft(round_)
     click.echo(f"{slug}: deleted")
+
+
+@rounds_cli.command("reseal")
+@refusals
+def rounds_reseal() -> None:
+    """Rebuild the ballot tables in random order under fresh ids, as closing does (run it every
+    few minutes while a round is open, e.g. from cron: see docs/anonymity.md)."""
+    from .rounds.reseal import reseal_ballot_tables
+    from .rounds.services import compact_storage
+
+    with unit_of_work():
+        reseal_ballot_tables()
+    compact_storage()
+    click.echo("ballot tables rebuilt in random order")
 
 
 @rounds_cli.command("list")
@@ -250,6 +250,24 @@ def codes_sheet(slug: str, group_key: str, count: int, out: Path, allow_loopback
                 progress=progress,
             )
     click.echo(f"{len(codes)} slips on {pages} pages written to {out}")
+
+
+@codes_cli.command("void")
+@click.argument("slug")
+@_group_option
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@refusals
+def codes_void(slug: str, group_key: str, yes: bool) -> None:
+    """Destroy every unused code of a group (slips printed under a wrong address, lost slips)."""
+    from .auth import audit
+    from .codes.services import void_unused_codes
+
+    if not yes:
+        click.confirm(f"Void every unused code of group {group_key!r} of {slug!r}?", abort=True)
+    with unit_of_work():
+        count = void_unused_codes(_round(slug), group_key)
+        audit.record("codes.void", round_slug=slug, group=group_key, count=count)
+    click.echo(f"{count} unused codes of group {group_key} voided: they can no longer be used")
 
 
 @click.command("qr")

@@ -67,3 +67,13 @@ def test_write_errors_name_the_file_the_user_gave_not_its_temporary_sibling() ->
     assert _as_typed("/data/out/.codes.csv.tmp") == "/data/out/codes.csv"
     assert _as_typed("out/.slips.pdf.1a2b3c4d.tmp") == "out/slips.pdf"
     assert _as_typed("plain.csv") == "plain.csv"
+
+
+def test_codes_void_from_the_cli(app, runner, make_round, issue_codes) -> None:  # noqa: ANN001
+    round_ = make_round(status="open")
+    codes = issue_codes(round_, "staff", 3)
+    result = runner.invoke(args=["codes", "void", "r2012", "--group", "staff", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "3 unused codes" in result.output
+    assert app.test_client().get(f"/b/{codes[0]}").status_code == 404
+    assert runner.invoke(args=["codes", "void", "r2012", "--group", "nope", "--yes"]).exit_code != 0

@@ -174,6 +174,19 @@ def find_code(raw: str) -> BallotCode | None:
     return db.session.scalar(select(BallotCode).where(BallotCode.code_hash == hash_code(code)))
 
 
+def void_unused_codes(round_: Round, group_key: str) -> int:
+    """Destroy every unused code of a group (a batch printed under a wrong address, slips
+    lost): they can no longer be used. Returns how many went; used codes are already gone."""
+    from sqlalchemy import delete
+
+    group = round_.group(group_key)
+    if group is None:
+        raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
+    return db.session.execute(
+        delete(BallotCode).where(BallotCode.round_id == round_.id, BallotCode.group_id == group.id)
+    ).rowcount or 0
+
+
 def startup_check(app=None) -> str | None:  # noqa: ANN001
     """Why the service must not start (the code key does not match), or None.
 
@@ -196,16 +209,3 @@ def startup_check(app=None) -> str | None:  # noqa: ANN001
             db.session.remove()
             db.engine.dispose()
     return None
-
-
-def void_unused_codes(round_: Round, group_key: str) -> int:
-    """Destroy every unused code of a group (a batch printed under a wrong address, slips
-    lost): they can no longer be used. Returns how many went; used codes are already gone."""
-    from sqlalchemy import delete
-
-    group = round_.group(group_key)
-    if group is None:
-        raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
-    return db.session.execute(
-        delete(BallotCode).where(BallotCode.round_id == round_.id, BallotCode.group_id == group.id)
-    ).rowcount or 0
