@@ -62,3 +62,12 @@ def ballot_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     if codes.size and codes.min() < 0:
         raise ValueError("response_id must not be empty")
     return codes.astype(np.int64), len(uniques)
+
+
+def combined(high: np.ndarray, n_low: int, low: np.ndarray, size: int) -> np.ndarray:
+    """high·n_low + low, for codes whose combination is below ``size``: computed in int16 when
+    that holds it (4 × less memory to write than the index type), else in the index type. The
+    inputs may be int8 codes, whose own type would overflow."""
+    out = np.multiply(high, n_low, dtype=np.int16 if size <= np.iinfo(np.int16).max else np.intp)
+    out += low
+    return out

@@ -39,21 +39,23 @@ def resampled_group_scores(answers: np.ndarray, count: np.ndarray, points: np.nd
     m*_i = Σ_p K[b,p]·x[p,i] / Σ_p K[b,p]·h[p,i] (x points, h 1 where item i has a level answer)
     and G* = Σ w_i·m*_i / Σ w_i over items with at least one answer (NaN when that sum is 0).
 
-    The sums are taken as whole numbers first: N[b,i,l] = Σ_p K[b,p]·[pattern p answers item i
-    with level l], an integer matrix product (exact, and without the BLAS threads that a
-    floating-point product of this size starts); then Σ_p K·x = Σ_l points[l]·N[b,i,l].
+    The sums are taken as whole numbers first: N[b,i,l] = Σ K[b,p] over the patterns p that
+    answer item i with level l (exact integer sums; no floating-point matrix product, which numpy
+    would hand to BLAS and its threads), then Σ_p K·x = Σ_l points[l]·N[b,i,l] and
+    Σ_p K·h = Σ_l N[b,i,l].
     """
     n = int(count.sum())
-    n_items, n_levels = answers.shape[1], len(points)
-    draws = rng.multinomial(n, count / n, size=resamples)
-    level_of = np.zeros((len(count), n_items, n_levels), dtype=np.int64)  # [p, i, l]
-    p, i = np.nonzero(answers > 0)
-    level_of[p, i, answers[p, i] - 1] = 1
-    per_level = (draws @ level_of.reshape(len(count), -1)).reshape(resamples, n_items, n_levels)
-    nums = per_level.sum(axis=2).astype(np.float64)
+    n_items = answers.shape[1]
+    draws = np.ascontiguousarray(rng.multinomial(n, count / n, size=resamples).T)  # [p, b]
     sums = np.zeros((resamples, n_items))
-    for level, value in enumerate(points):
-        sums += value * per_level[:, :, level]
+    nums = np.zeros((resamples, n_items))
+    for i in range(n_items):
+        for level, value in enumerate(points):
+            chosen = answers[:, i] == level + 1
+            if chosen.any():
+                drawn = draws[chosen].sum(axis=0)  # N[:, i, level]
+                nums[:, i] += drawn
+                sums[:, i] += value * drawn
     answered = nums > 0
     means = np.divide(sums, nums, out=np.zeros_like(sums), where=answered)
     w = np.where(answered, item_weights, 0.0)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .codes import answer_keys
+from .codes import answer_keys, combined
 from .errors import InputError
 from .scales import KEY_PATTERN, UNKNOWN
 from .spec import RoundSpec
@@ -174,7 +174,7 @@ def _read_answers(path: Path, spec: RoundSpec) -> tuple[CodedAnswers, np.ndarray
     g, s, i = coded["group"], coded["subject"], coded["item"]
     rates = _rates_matrix(spec)
     if not rates.all():
-        wrong = np.flatnonzero(~rates.ravel()[_flat(g, len(spec.subjects), s)])
+        wrong = np.flatnonzero(~rates.ravel()[combined(g, len(spec.subjects), s, rates.size)])
         if wrong.size:
             row = int(wrong[0])
             raise InputError(path, row + 2, f"group {spec.groups[g[row]].key!r} does not rate subject "
@@ -194,18 +194,19 @@ def _read_answers(path: Path, spec: RoundSpec) -> tuple[CodedAnswers, np.ndarray
         raise InputError(path, row + 2, f"ballot {rid_text[row]!r} also appears in group "
                                         f"{spec.groups[group_of[rid[row]]].key!r}")
     n_s, n_i = len(spec.subjects), len(spec.items)
-    key = _flat(_flat(rid, n_s, s), n_i, i)
-    if n_ballots * n_s * n_i <= max(4 * len(key), 1 << 20):  # a dense count is cheap
-        repeated = bool(key.size) and int(np.bincount(key).max()) > 1
-    else:
-        repeated = True
-    dup_rows = np.flatnonzero(pd.Series(key).duplicated().to_numpy()) if repeated else key[:0]
-    if dup_rows.size:
-        row = int(dup_rows[0])
-        raise InputError(path, row + 2, f"ballot {rid_text[row]!r} answers item "
-                                        f"{spec.items[i[row]].key!r} of subject "
-                                        f"{spec.subjects[s[row]].code!r} twice")
-    del key
+    # no repeat when, within each ballot's run, every (subject, item) comes after the last
+    repeated = starts is None or not _ascending_within_runs(combined(s, n_i, i, n_s * n_i), starts)
+    if repeated:
+        key = combined(combined(rid, n_s, s, n_ballots * n_s), n_i, i, n_ballots * n_s * n_i)
+        if n_ballots * n_s * n_i <= max(4 * len(key), 1 << 20):  # a dense count is cheap
+            repeated = bool(key.size) and int(np.bincount(key).max()) > 1
+    if repeated:
+        dup_rows = np.flatnonzero(pd.Series(key).duplicated().to_numpy())
+        if dup_rows.size:
+            row = int(dup_rows[0])
+            raise InputError(path, row + 2, f"ballot {rid_text[row]!r} answers item "
+                                            f"{spec.items[i[row]].key!r} of subject "
+                                            f"{spec.subjects[s[row]].code!r} twice")
     return CodedAnswers(ballot=rid, group=g, subject=s, item=i, answer=coded["answer"],
                         n_ballots=n_ballots, group_of=group_of), uniques
 
@@ -247,11 +248,11 @@ def _factorize(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
 
 
-def _flat(high: np.ndarray, n_low: int, low: np.ndarray) -> np.ndarray:
-    """high·n_low + low as an index (computed in the index type: codes are small integers)."""
-    out = np.multiply(high, n_low, dtype=np.intp)
-    out += low
-    return out
+def _ascending_within_runs(key: np.ndarray, starts: np.ndarray) -> bool:
+    """Whether ``key`` rises strictly from each row to the next within every run (so that no key
+    repeats within a run). Exports write a ballot's answers in spec order, so this usually holds
+    and saves counting every (ballot, subject, item)."""
+    return bool(np.all((key[1:] > key[:-1]) | starts[1:]))
 
 
 def _drop_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

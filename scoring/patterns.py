@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .codes import answer_keys, ballot_codes, to_codes
+from .codes import answer_keys, ballot_codes, combined, to_codes
 from .spec import RoundSpec
 
 
@@ -114,19 +114,12 @@ def row_patterns(spec: RoundSpec, ballot: np.ndarray, n_ballots: int, group_of: 
     powers = base ** np.arange(n_i - 1, -1, -1, dtype=np.int64)
     digit = np.zeros((n_i, base), dtype=np.float64)
     digit[:, :n_levels] = np.arange(1, base)[None, :] * powers[:, None]
-    weight = digit.ravel()[_combine(item, base, answer)]
+    weight = digit.ravel()[combined(item, base, answer, digit.size)]
     if dropped is not None and dropped.any():
         weight[dropped[ballot]] = 0.0
-    key = np.bincount(_combine(ballot, n_s, subject), weights=weight, minlength=n_pairs)
+    key = np.bincount(combined(ballot, n_s, subject, n_pairs), weights=weight, minlength=n_pairs)
     pairs = np.flatnonzero(key)  # pairs with at least one counted level answer
     return _tally_keys(spec, pairs % n_s, group_of[pairs // n_s], key[pairs].astype(np.int64))
-
-
-def _combine(high: np.ndarray, n_low: int, low: np.ndarray) -> np.ndarray:
-    """high·n_low + low as an index array (computed in the index type: codes may be int8)."""
-    out = np.multiply(high, n_low, dtype=np.intp)
-    out += low
-    return out
 
 
 def _tally_keys(spec: RoundSpec, subject: np.ndarray, group: np.ndarray, key: np.ndarray) -> Patterns:

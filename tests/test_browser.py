@@ -30,6 +30,7 @@ from .conftest import IN_CI, stored_answers, stored_comments
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.actions import interaction
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -177,7 +178,9 @@ def submit(driver: WebDriver) -> None:
     """Tap the submit button and wait for the next page."""
     button = driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
     tap(driver, button)
-    WebDriverWait(driver, 10).until(EC.staleness_of(button))
+    # while the old page goes, Chromium may answer "node does not belong to the document"
+    # instead of a stale element: both mean the next page is on its way
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(EC.staleness_of(button))
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

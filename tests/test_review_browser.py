@@ -61,12 +61,15 @@ def laptop_browser(tmp_path: Path):  # noqa: ANN201
 
 def submit(driver, selector: str) -> None:  # noqa: ANN001
     """Tap the submit button ``selector`` names and wait for the next page."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     button = driver.find_element(By.CSS_SELECTOR, selector)
     tap(driver, button)
-    WebDriverWait(driver, 10).until(EC.staleness_of(button))
+    # while the old page goes, Chromium may answer "node does not belong to the document"
+    # instead of a stale element: both mean the next page is on its way
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(EC.staleness_of(button))
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 

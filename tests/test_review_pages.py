@@ -214,9 +214,10 @@ def test_two_years_subject_page_and_ledger_show_before_and_after(rounds, make_ro
     assert "25.0%" in row and "0.0%" in row and "-25.0" in row and "y2026" in row
     assert "历年对比" in page and "2025年基层党组织群众评议" in page
     book = load_workbook(io.BytesIO(client.get("/console/rounds/y2025/rectify.xlsx").get_data()))
-    rows = list(book["整改台账"].iter_rows(values_only=True))
-    conduct = next(r for r in rows[1:] if r[2] == "工作作风")
-    assert conduct[10] == 0.25 and conduct[11] == "y2026" and conduct[12] == 0.0
+    header, *rows = list(book["整改台账"].iter_rows(values_only=True))
+    conduct = dict(zip(header, next(r for r in rows if r[2] == "工作作风")))
+    assert conduct["negative_share_before"] == 0.25 and conduct["later_round"] == "y2026"
+    assert conduct["negative_share_after"] == 0.0 and conduct["mean_after"] == 90.0
 
 
 def test_annual_merge_preview_and_download(rounds, client, runner, tmp_path) -> None:  # noqa: ANN001

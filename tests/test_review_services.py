@@ -90,11 +90,15 @@ def test_two_years_show_before_and_after(make_round, round_2025) -> None:  # noq
     assert found["conduct"].later_round == "y2026" and found["conduct"].change == pytest.approx(-0.25)
     frame = ledger_frame(round_2025, effects(round_2025))
     book = load_workbook(io.BytesIO(ledger_xlsx(frame)))
-    rows = list(book["整改台账"].iter_rows(values_only=True))
-    assert rows[0][:4] == ("subject", "name", "item", "reason")
-    service = next(r for r in rows[1:] if r[2] == "服务师生")
-    assert service[8] == "已完成" and service[5] == "开设一站式服务窗口"
-    assert service[10] == 0.25 and service[11] == "y2026" and service[12] == 0.25
+    header, *rows = list(book["整改台账"].iter_rows(values_only=True))
+    service = dict(zip(header, next(r for r in rows if r[2] == "服务师生")))
+    assert service["status"] == "已完成" and service["measure"] == "开设一站式服务窗口"
+    assert service["later_round"] == "y2026"
+    assert service["negative_share_before"] == 0.25 and service["negative_share_after"] == 0.25
+    assert service["mean_before"] == 65.0 and service["mean_after"] == 65.0
+    conduct = dict(zip(header, next(r for r in rows if r[2] == "工作作风")))
+    assert conduct["negative_share_after"] == 0.0 and conduct["mean_after"] == 90.0
+    assert conduct["composite_before"] is None
 
 
 def test_feedback_link_opens_until_it_expires_or_is_withdrawn(round_2025) -> None:  # noqa: ANN001

@@ -22,7 +22,7 @@ from .services import (
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SOURCES = {"": "名册中的一列", "composite": "本轮综合得分", "public_score": "本轮公众评分", "org_score": "本轮组织评分"}
+SOURCES = {"": "名册", "composite": "综合得分", "public_score": "公众评分", "org_score": "组织评分"}
 ROWS = 5
 DEFAULTS = {
     "components": [("daily", "0.4", ""), ("org_review", "0.3", ""), ("mass_evaluation", "0.3", "composite")],

@@ -205,28 +205,35 @@ def _item(results: RoundResults, code: str, item: str, attr: str) -> float | Non
     return None if row.overall is None else getattr(row.overall, attr)
 
 
-LEDGER_COLUMNS = ["subject", "name", "item", "reason", "problem", "measure", "responsible", "due_on",
-                  "status", "note", "figure_before", "later_round", "figure_after", "change"]
+LEDGER_COLUMNS = ["subject", "name", "item", "reason", "problem", "measure", "responsible", "due_on", "status",
+                  "note", "later_round", "composite_before", "composite_after", "negative_share_before",
+                  "negative_share_after", "mean_before", "mean_after"]
 
 REASON_WORDS = {"grade": "等次", "review": "需复核", "negative_share": "负面评价比例"}
 
 
 def ledger_frame(round_: Round, effects_: list[Effect]) -> pd.DataFrame:
-    """The 整改 ledger (台账) as a table: one row per entry with its before and after."""
+    """The 整改 ledger (台账) as a table: one row per entry with its figures before and after
+    (the composite for a subject entry; the item's negative share and mean for an item entry)
+    and the later round they come from."""
     names = {s.code: s.name for s in round_.subjects}
     items = {i.key: i.text for i in round_.items}
     rows = []
     for eff in effects_:
         e = eff.entry
-        rows.append({
+        row = {
             "subject": e.subject_code, "name": names.get(e.subject_code, ""),
             "item": items.get(e.item_key, e.item_key) if e.item_key else "",
             "reason": REASON_WORDS.get(e.reason, e.reason), "problem": e.problem, "measure": e.measure,
             "responsible": e.responsible, "due_on": e.due_on.isoformat() if e.due_on else "",
-            "status": e.status_label, "note": e.note,
-            "figure_before": eff.before, "later_round": eff.later_round or "",
-            "figure_after": eff.after, "change": eff.change,
-        })
+            "status": e.status_label, "note": e.note, "later_round": eff.later_round or "",
+        }
+        if e.item_key is None:
+            row.update(composite_before=eff.before, composite_after=eff.after)
+        else:
+            row.update(negative_share_before=eff.before, negative_share_after=eff.after,
+                       mean_before=eff.before_mean, mean_after=eff.after_mean)
+        rows.append(row)
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
 
@@ -236,7 +243,8 @@ def ledger_xlsx(frame: pd.DataFrame) -> bytes:
 
     book = new_book()
     formats = {c: None for c in frame.columns}
-    formats.update(figure_before="0.0000", figure_after="0.0000", change="0.0000")
+    formats.update(composite_before="0.00", composite_after="0.00", mean_before="0.00", mean_after="0.00",
+                   negative_share_before="0.0000", negative_share_after="0.0000")
     add_table_sheet(book, "整改台账", frame, formats=formats, freeze="C2")
     buffer = io.BytesIO()
     book.save(buffer)

@@ -96,6 +96,10 @@ def bad_answers(tmp_path: Path, body: str) -> dict[str, Path]:
     ("r1,staff,B09,service,satisfied\n", 2, "'B09'"),
     ("r1,staff,B01,speed,satisfied\n", 2, "'speed'"),
     ("r1,staff,B01,service,satisfied\nr1,staff,B01,service,basic\n", 3, "twice"),
+    # the same item twice within one ballot's rows, after another item, and after the ballot's other rows
+    ("r1,staff,B01,service,satisfied\nr1,staff,B01,conduct,basic\nr1,staff,B01,service,basic\n", 4, "twice"),
+    ("r1,staff,B01,conduct,satisfied\nr1,staff,B01,service,basic\nr2,staff,B01,service,basic\n"
+     "r1,staff,B01,conduct,basic\n", 5, "twice"),
     ("r1,staff,B01,service,satisfied\nr1,students,B02,service,basic\n", 3, "also appears in group"),
     ("r1,staff,B01,service,satisfied\nr2,staff,B01,service,basic,extra\n", 3, "malformed CSV"),
     ("r1,staff,B01,service,satisfied\n,staff,B01,conduct,basic\n", 3, "empty response_id"),
@@ -110,6 +114,14 @@ def test_bad_answers_are_refused_by_line_and_nothing_is_written(run_cli, tmp_pat
     assert status != 0
     assert err.count("\n") == 1 and f"answers.csv:{line}:" in err and words in err
     assert not out.exists() and not list(tmp_path.glob(".scorecard*"))
+
+
+def test_items_in_any_order_within_a_ballot_are_accepted(run_cli, tmp_path: Path) -> None:
+    files = bad_answers(tmp_path, "r1,staff,B02,conduct,basic\nr1,staff,B01,conduct,satisfied\n"
+                                  "r1,staff,B01,service,basic\nr1,staff,B02,service,satisfied\n")
+    status, _, err = run_cli("score", "--spec", files["spec"], "--answers", files["answers"],
+                             "--out", tmp_path / "scorecard.csv")
+    assert status == 0, err
 
 
 def test_subject_not_rated_by_group_is_refused(run_cli, tmp_path: Path) -> None:
