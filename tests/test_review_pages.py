@@ -152,7 +152,7 @@ def test_remark_is_written_shown_downloaded_and_audited(rounds, client) -> None:
     page = client.get("/console/rounds/y2025/subjects/B01").get_data(as_text=True)
     assert "作风建设要常抓不懈" in page and "王书记" in page
     book = load_workbook(io.BytesIO(client.get("/console/rounds/y2025/scorecard.xlsx").get_data()))
-    assert [r[4] for r in book["领导点评"].iter_rows(values_only=True)] == ["remark", "作风建设要常抓不懈"]
+    assert [r[4] for r in book["领导点评"].iter_rows(values_only=True)] == ["领导点评", "作风建设要常抓不懈"]
     db.session.rollback()
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "remark.save")).one()
     assert entry.actor == "rev" and entry.round_slug == "y2025" and "作风建设要常抓不懈" in entry.detail
@@ -216,8 +216,8 @@ def test_two_years_subject_page_and_ledger_show_before_and_after(rounds, make_ro
     book = load_workbook(io.BytesIO(client.get("/console/rounds/y2025/rectify.xlsx").get_data()))
     header, *rows = list(book["整改台账"].iter_rows(values_only=True))
     conduct = dict(zip(header, next(r for r in rows if r[2] == "工作作风")))
-    assert conduct["negative_share_before"] == 0.25 and conduct["later_round"] == "y2026"
-    assert conduct["negative_share_after"] == 0.0 and conduct["mean_after"] == 90.0
+    assert conduct["整改前负面比例"] == 0.25 and conduct["对照评议"] == "y2026"
+    assert conduct["整改后负面比例"] == 0.0 and conduct["整改后均分"] == 90.0
 
 
 def test_annual_merge_preview_and_download(rounds, client, runner, tmp_path) -> None:  # noqa: ANN001

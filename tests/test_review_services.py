@@ -92,13 +92,13 @@ def test_two_years_show_before_and_after(make_round, round_2025) -> None:  # noq
     book = load_workbook(io.BytesIO(ledger_xlsx(frame)))
     header, *rows = list(book["整改台账"].iter_rows(values_only=True))
     service = dict(zip(header, next(r for r in rows if r[2] == "服务师生")))
-    assert service["status"] == "已完成" and service["measure"] == "开设一站式服务窗口"
-    assert service["later_round"] == "y2026"
-    assert service["negative_share_before"] == 0.25 and service["negative_share_after"] == 0.25
-    assert service["mean_before"] == 65.0 and service["mean_after"] == 65.0
+    assert service["状态"] == "已完成" and service["整改措施"] == "开设一站式服务窗口"
+    assert service["对照评议"] == "y2026"
+    assert service["整改前负面比例"] == 0.25 and service["整改后负面比例"] == 0.25
+    assert service["整改前均分"] == 65.0 and service["整改后均分"] == 65.0
     conduct = dict(zip(header, next(r for r in rows if r[2] == "工作作风")))
-    assert conduct["negative_share_after"] == 0.0 and conduct["mean_after"] == 90.0
-    assert conduct["composite_before"] is None
+    assert conduct["整改后负面比例"] == 0.0 and conduct["整改后均分"] == 90.0
+    assert conduct["整改前综合得分"] is None
 
 
 def test_feedback_link_opens_until_it_expires_or_is_withdrawn(round_2025) -> None:  # noqa: ANN001

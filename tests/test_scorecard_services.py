@@ -57,7 +57,7 @@ def test_xlsx_is_the_flask_score_workbook_with_remarks_added(round_2025, runner,
         assert [list(r) for r in ours[name].iter_rows(values_only=True)] == \
                [list(r) for r in theirs[name].iter_rows(values_only=True)]
     rows = list(ours[REMARKS_SHEET].iter_rows(values_only=True))
-    assert rows == [("subject", "name", "reviewer", "date", "remark"),
+    assert rows == [("代码", "评议对象", "点评人", "日期", "领导点评"),
                     ("B01", "计算机学院党总支", "王书记", "2025-12-20", "整改要落实到人")]
 
 

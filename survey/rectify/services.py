@@ -209,6 +209,15 @@ LEDGER_COLUMNS = ["subject", "name", "item", "reason", "problem", "measure", "re
                   "note", "later_round", "composite_before", "composite_after", "negative_share_before",
                   "negative_share_after", "mean_before", "mean_after"]
 
+#: the ledger workbook's headers: reviewers read Chinese (the frame keeps the keys above)
+LEDGER_HEADERS = {
+    "subject": "代码", "name": "评议对象", "item": "评议项目", "reason": "列入原因", "problem": "存在问题",
+    "measure": "整改措施", "responsible": "责任人", "due_on": "完成时限", "status": "状态", "note": "备注",
+    "later_round": "对照评议", "composite_before": "整改前综合得分", "composite_after": "整改后综合得分",
+    "negative_share_before": "整改前负面比例", "negative_share_after": "整改后负面比例",
+    "mean_before": "整改前均分", "mean_after": "整改后均分",
+}
+
 REASON_WORDS = {"grade": "等次", "review": "需复核", "negative_share": "负面评价比例"}
 
 
@@ -238,14 +247,15 @@ def ledger_frame(round_: Round, effects_: list[Effect]) -> pd.DataFrame:
 
 
 def ledger_xlsx(frame: pd.DataFrame) -> bytes:
-    """The ledger as a workbook (the scoring library's sheet formatting)."""
+    """The ledger as a workbook (the scoring library's sheet formatting), headed in Chinese."""
     from scoring.workbook import add_table_sheet, new_book
 
     book = new_book()
     formats = {c: None for c in frame.columns}
     formats.update(composite_before="0.00", composite_after="0.00", mean_before="0.00", mean_after="0.00",
                    negative_share_before="0.0000", negative_share_after="0.0000")
-    add_table_sheet(book, "整改台账", frame, formats=formats, freeze="C2")
+    formats = {LEDGER_HEADERS.get(c, c): f for c, f in formats.items()}
+    add_table_sheet(book, "整改台账", frame.rename(columns=LEDGER_HEADERS), formats=formats, freeze="C2")
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

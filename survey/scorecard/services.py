@@ -122,14 +122,17 @@ def scorecard_csv(scorecard: Scorecard) -> bytes:
 #: the sheet the console adds to the workbook, after the library's own sheets
 REMARKS_SHEET = "领导点评"
 REMARK_COLUMNS = ("subject", "name", "reviewer", "date", "remark")
+#: the 领导点评 sheet's headers, in Chinese for the reviewers who read it
+REMARK_HEADERS = {"subject": "代码", "name": "评议对象", "reviewer": "点评人", "date": "日期", "remark": "领导点评"}
 
 
 def scorecard_xlsx(scorecard: Scorecard, remarks: pd.DataFrame | None = None) -> bytes:
     """The scorecard workbook as bytes: the library's sheets (``scorecard``, ``flags``) and,
-    when ``remarks`` is given, a ``领导点评`` sheet with columns ``REMARK_COLUMNS``."""
+    when ``remarks`` is given, a ``领导点评`` sheet with ``REMARK_COLUMNS`` headed in Chinese."""
     book = scorecard_workbook(scorecard)
     if remarks is not None:
-        add_table_sheet(book, REMARKS_SHEET, remarks.reindex(columns=list(REMARK_COLUMNS)), formats={})
+        frame = remarks.reindex(columns=list(REMARK_COLUMNS)).rename(columns=REMARK_HEADERS)
+        add_table_sheet(book, REMARKS_SHEET, frame, formats={})
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
