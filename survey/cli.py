@@ -287,23 +287,13 @@ def codes_void(slug: str, group_key: str, yes: bool) -> None:
 @refusals
 def qr_command(slug: str, group_key: str, out: Path, allow_loopback: bool) -> None:
     """The QR image of an open-access group's link, for posters."""
-    from .codes.services import open_url
-    from .errors import NotFound
+    from .codes.services import open_link_of
     from .qr import write_qr
 
-    round_ = _round(slug)
-    group = round_.group(group_key)
-    if group is None:
-        raise NotFound(f"round {slug!r} has no group {group_key!r}")
-    if group.access != "open":
-        raise ServiceError(
-            f"group {group_key!r} answers by single-use codes, so it has no open link "
-            f"(print its slips with: flask --app survey codes sheet {slug} --group {group_key} --count N --out slips.pdf)"
-        )
+    url = open_link_of(_round(slug), group_key)
     if out.suffix.lower() not in (".png", ".svg"):
         raise click.ClickException(f"--out must end in .png or .svg, not {out.name!r}")
     _refuse_loopback(allow_loopback)
-    url = open_url(round_, group)
     write_qr(url, out)
     click.echo(f"{url} → {out}")
 

@@ -135,6 +135,20 @@ def open_url(round_: Round, group: Group) -> str:
     return f"{public_base_url()}/r/{round_.slug}/{group.key}"
 
 
+def open_link_of(round_: Round, group_key: str) -> str:
+    """The open link of a group that answers by open access, for its QR and posters; refused
+    for a group that answers by codes (it has no open link: its slips carry the codes)."""
+    group = round_.group(group_key)
+    if group is None:
+        raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
+    if group.access != "open":
+        raise CodeRefused(
+            f"group {group_key!r} answers by single-use codes, so it has no open link "
+            f"(print its slips with: flask --app survey codes sheet {round_.slug} --group {group_key} --count N --out slips.pdf)"
+        )
+    return open_url(round_, group)
+
+
 def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[IssuedCode]:
     """Create ``count`` new codes for a group that answers by codes; return them in clear.
 
