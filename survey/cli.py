@@ -16,6 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .database import unit_of_work
 from .errors import ServiceError
@@ -41,8 +42,23 @@ def refusals(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # an output file that cannot be written: the unit of work rolled back
             raise click.ClickException(f"{_as_typed(exc.filename) or 'file'}: {exc.strerror or exc}") from None
+        except (OperationalError, ProgrammingError) as exc:
+            if not _schema_behind(exc):
+                raise
+            raise click.ClickException(
+                "the database's schema is older than this version of the service "
+                f"({str(exc.orig).splitlines()[0]}): run  flask --app survey db upgrade"
+            ) from None
 
     return wrapper
+
+
+def _schema_behind(exc: Exception) -> bool:
+    """A table or column the code expects is missing: the database was not migrated."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "no such table" in text or "no such column" in text or (
+        "does not exist" in text and ("relation" in text or "column" in text)
+    )
 
 
 def _as_typed(filename: object) -> str | None:

@@ -337,3 +337,19 @@ def test_a_closed_rounds_unused_code_no_longer_opens_a_questionnaire(
     page = client.get(f"/b/{code}")
     assert page.status_code == 404
     assert "csrf_token" not in page_tokens(page.get_data(as_text=True))
+
+
+def test_a_database_behind_the_schema_gets_one_line_saying_to_upgrade(app, runner, make_round) -> None:  # noqa: ANN001
+    """A database not migrated since an update: one line naming the fix, not a traceback."""
+    import sqlalchemy as sa
+
+    from survey.extensions import db
+
+    make_round()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE ballots RENAME TO ballots_before_update"))
+    result = runner.invoke(args=["rounds", "status", "r2012"])
+    assert result.exit_code != 0
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and last.endswith("flask --app survey db upgrade")
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
