@@ -94,6 +94,27 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001
     thread.join(timeout=5)
 
 
+def laptop_driver(tmp_path: Path, downloads: Path | None = None) -> WebDriver:
+    """A headless Chromium with a 1280 × 900 window and no phone emulation (the console on an
+    office laptop); saves downloads in ``downloads`` when given."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in CHROME_ARGS:
+        if not arg.startswith("--window-size"):
+            options.add_argument(arg)
+    options.add_argument("--window-size=1280,900")
+    options.add_argument(f"--user-data-dir={tmp_path / 'laptop-profile'}")
+    if downloads is not None:
+        options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                                  "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
+    driver.command_executor.client_config.timeout = 30  # a wedged driver fails the test, not hangs it
+    driver.set_page_load_timeout(15)
+    if downloads is not None:
+        driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    return driver
+
+
 @pytest.fixture
 def phone(live_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., WebDriver]]:
     """``phone(javascript=True)`` → a fresh headless Chromium with a 360 px touch screen.

@@ -8,7 +8,6 @@ Uses the browser setup of ``test_browser.py`` (its fixtures and helpers); SQLite
 from __future__ import annotations
 
 import csv
-import shutil
 import time
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from survey.models import Round
 
 from .console_helpers import PASSWORD, make_user
 from .test_browser import (  # noqa: F401  (fixtures are found by name)
-    CHROME_ARGS,
-    CHROMIUM,
     _sqlite_and_a_browser,
     assert_fits_the_phone,
+    laptop_driver,
     live_server,
     phone,
     shown_receipt,
@@ -33,7 +31,6 @@ from .test_browser import (  # noqa: F401  (fixtures are found by name)
 )
 
 if webdriver is not None:
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -44,19 +41,7 @@ def laptop(live_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  
     monkeypatch.setenv("SE_OFFLINE", "true")
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in CHROME_ARGS:
-        if not arg.startswith("--window-size"):
-            options.add_argument(arg)
-    options.add_argument("--window-size=1280,900")
-    options.add_argument(f"--user-data-dir={tmp_path / 'laptop-profile'}")
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
-    driver.command_executor.client_config.timeout = 30
-    driver.set_page_load_timeout(15)
-    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver = laptop_driver(tmp_path, downloads)
     driver.downloads = downloads
     yield driver
     driver.quit()

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 
 from .console_helpers import PASSWORD, make_user
 from .review_fixtures import closed_round
 from .test_browser import (  # noqa: F401  (fixtures)
     _sqlite_and_a_browser,
     assert_fits_the_phone,
+    laptop_driver,
     live_server,
     phone,
     tap,
@@ -35,28 +35,6 @@ def full_page(driver, path: Path) -> None:  # noqa: ANN001
         "format": "png", "captureBeyondViewport": True,
         "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
     path.write_bytes(base64.b64decode(shot["data"]))
-
-
-def laptop_browser(tmp_path: Path):  # noqa: ANN201
-    """Headless Chromium with a 1280 × 900 window and no phone emulation."""
-    import shutil
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from .test_browser import CHROME_ARGS, CHROMIUM
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in CHROME_ARGS:
-        if not arg.startswith("--window-size"):
-            options.add_argument(arg)
-    options.add_argument("--window-size=1280,900")
-    options.add_argument(f"--user-data-dir={tmp_path / 'laptop-profile'}")
-    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
-    driver.command_executor.client_config.timeout = 30
-    driver.set_page_load_timeout(15)
-    return driver
 
 
 def submit(driver, selector: str) -> None:  # noqa: ANN001
@@ -131,7 +109,7 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
     full_page(driver, tmp_path / "feedback-360.png")
 
     # the same pages on a 1280 px laptop screen (a second browser, without phone emulation)
-    laptop = laptop_browser(tmp_path)
+    laptop = laptop_driver(tmp_path)
     try:
         laptop.get(f"{live_server}/login")
         laptop.find_element(By.NAME, "username").send_keys("rev")

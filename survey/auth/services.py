@@ -17,7 +17,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import Conflict, NotFound, ServiceError
 from ..extensions import db
-from ..models import FailedSignIn, Role, Round, User
+from ..models import FailedSignIn, Role, User
+from ..rounds.services import get_round
 from . import audit
 
 PASSWORD_MIN = 8
@@ -68,13 +69,6 @@ def get_user(username: str) -> User:
     return user
 
 
-def _round(slug: str) -> Round:
-    round_ = db.session.scalar(select(Round).where(Round.slug == slug))
-    if round_ is None:
-        raise NotFound(f"no round {slug!r}")
-    return round_
-
-
 def create_user(username: str, role: str, password: str, rounds: list[str] | None = None) -> User:
     """A new account; ``rounds`` (slugs) only for reviewers."""
     username = username.strip()
@@ -89,7 +83,7 @@ def create_user(username: str, role: str, password: str, rounds: list[str] | Non
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"账户 {username!r} 已存在 (an account {username!r} already exists)")
     user = User(username=username, role=role_.value, password_hash=_hash(password), active=True, session_epoch=0)
-    user.rounds = [_round(slug) for slug in dict.fromkeys(rounds or [])]
+    user.rounds = [get_round(slug) for slug in dict.fromkeys(rounds or [])]
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", username=username, role=role_.value, rounds=[r.slug for r in user.rounds])
@@ -100,7 +94,7 @@ def assign_round(username: str, slug: str) -> User:
     user = get_user(username)
     if user.role != Role.reviewer.value:
         raise AccountRefused(f"{username!r} is {user.role}: only reviewers are assigned rounds")
-    round_ = _round(slug)
+    round_ = get_round(slug)
     if round_ not in user.rounds:
         user.rounds.append(round_)
         db.session.flush()
@@ -110,7 +104,7 @@ def assign_round(username: str, slug: str) -> User:
 
 def unassign_round(username: str, slug: str) -> User:
     user = get_user(username)
-    round_ = _round(slug)
+    round_ = get_round(slug)
     if round_ in user.rounds:
         user.rounds.remove(round_)
         db.session.flush()
