@@ -43,6 +43,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         #: puts hundreds of students behind one address: this only stops a script)
         OPEN_BALLOTS_PER_WINDOW=240,
         OPEN_BALLOT_WINDOW=600,
+        #: reverse proxies in front of the app that set X-Forwarded-For/-Proto (nginx: 1); 0
+        #: trusts no such header. Every per-address limit (sign-in, code guessing, open links)
+        #: needs the real client address, or all clients share the proxy's one
+        PROXY_COUNT=0,
     )
     app.config.from_prefixed_env("SURVEY")
     if overrides:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-
 from .console_helpers import PASSWORD, make_user
 from .review_fixtures import closed_round
 from .test_browser import (  # noqa: F401  (fixtures)
