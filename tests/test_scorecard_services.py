@@ -139,3 +139,24 @@ def test_results_are_kept_until_org_ratings_change(round_2025, runner, tmp_path,
     assert runner.invoke(args=["org", "import", "y2025", str(org)]).exit_code == 0
     changed = services.round_results(round_2025)
     assert len(calls) == 2 and changed.scorecard.row("B01")["org_raters"] == 1
+
+
+def test_kept_results_follow_org_ratings_even_when_two_scores_swap(round_2025) -> None:  # noqa: ANN001
+    """Results are kept per process while a closed round's inputs stand still; correcting two
+    swapped organizational ratings keeps their count and sum (and, on SQLite, their row ids)
+    but must change the scorecard."""
+    from survey.database import unit_of_work
+    from survey.org.services import import_org_csv
+    from survey.scorecard.services import round_results
+
+    def rate(b01: int, b02: int) -> None:
+        data = f"subject,rater,score\nB01,书记,{b01}\nB02,书记,{b02}\n".encode()
+        with unit_of_work():
+            import_org_csv(round_2025, data, "org.csv")
+
+    rate(90, 60)
+    first = round_results(round_2025).scorecard
+    rate(60, 90)
+    second = round_results(round_2025).scorecard
+    assert first.row("B01")["org_score"] == 90 and second.row("B01")["org_score"] == 60
+    assert second.row("B02")["org_score"] == 90

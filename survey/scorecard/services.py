@@ -9,6 +9,8 @@ read the same ``RoundResults``: nothing is scored twice in two ways.
 
 from __future__ import annotations
 
+import hashlib
+
 import io
 import threading
 from collections import OrderedDict
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scoring.io import atomic_path, write_summary
 from scoring.scorecard import Scorecard, build_scorecard
@@ -69,13 +71,16 @@ RESULTS_KEPT = 8
 
 def _results_key(round_: Round, with_interval: bool) -> tuple[Any, ...]:
     """What a closed round's results depend on that can still change: its status and its
-    organizational ratings (editable until published). Ballots and spec are fixed once closed."""
-    count, total, last = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(OrgRating.score), 0.0), func.coalesce(func.max(OrgRating.id), 0))
+    organizational ratings (editable until published), by their content: a count or a sum would
+    miss two scores swapped, and SQLite may hand a re-imported row its old id. Ballots and spec
+    are fixed once closed."""
+    ratings = db.session.execute(
+        select(OrgRating.subject_id, OrgRating.rater, OrgRating.score)
         .where(OrgRating.round_id == round_.id)
-    ).one()
-    return (db.engine.url.render_as_string(hide_password=True), round_.id, round_.status,
-            int(count), float(total), int(last), with_interval)
+        .order_by(OrgRating.subject_id, OrgRating.rater)
+    ).all()
+    digest = hashlib.sha256(repr([tuple(r) for r in ratings]).encode()).hexdigest()
+    return (db.engine.url.render_as_string(hide_password=True), round_.id, round_.status, digest, with_interval)
 
 
 def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
