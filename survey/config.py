@@ -47,6 +47,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         #: trusts no such header. Every per-address limit (sign-in, code guessing, open links)
         #: needs the real client address, or all clients share the proxy's one
         PROXY_COUNT=0,
+        #: SQLite: the -wal file is emptied at most this many milliseconds after a ballot's
+        #: commit, one emptying for the ballots of that window; 0 empties it after each ballot
+        #: before the receipt is sent (see survey/wal.py and docs/anonymity.md)
+        WAL_SWEEP_MS=20,
     )
     app.config.from_prefixed_env("SURVEY")
     if overrides:

@@ -8,10 +8,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
+from .wal import empty_wal, sweeper
 
 #: how long a SQLite writer waits for the write lock before giving up, as busy_timeout does
 WRITE_LOCK_WAIT = 10.0
@@ -86,23 +88,17 @@ def _begin_immediate() -> None:
         driver.execute("PRAGMA busy_timeout=10000")
 
 
-def truncate_wal() -> None:
-    """On SQLite, copy the write-ahead log into the database and empty it, if no reader is
-    in the way (it waits at most a moment, never fails).
-
-    Called after each ballot: the ``-wal`` file would otherwise keep, commit by commit, which
-    code row went in the same transaction as which ballot (replaying it joined 8 of 8). With
-    ``secure_delete`` the database file then keeps no copy of the deleted code row either.
-    """
+def sweep_wal() -> None:
+    """After a ballot's commit on SQLite: have the ``-wal`` file emptied within
+    ``WAL_SWEEP_MS`` (at once when that is 0), so that it keeps no history of which code,
+    receipt and ballot went in one commit (see ``survey.wal``)."""
     engine = db.engine
-    if engine.dialect.name != "sqlite":
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return
+    delay = float(current_app.config["WAL_SWEEP_MS"]) / 1000
+    if delay > 0:
+        sweeper.after_commit(path, delay)
         return
     with engine.connect() as conn:
-        driver = conn.connection.driver_connection
-        driver.execute("PRAGMA busy_timeout=200")
-        try:
-            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        except Exception:  # noqa: BLE001  (busy: the next ballot's checkpoint takes it along)
-            pass
-        finally:
-            driver.execute("PRAGMA busy_timeout=10000")
+        empty_wal(conn.connection.driver_connection)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -229,19 +230,29 @@ def link_through_wal(db_path: Path, folder: Path, codes: list[str]) -> dict[str,
     return links
 
 
-def test_sqlite_write_ahead_log_replayed_commit_by_commit_links_no_code(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
-    """Copies of the database and its ``-wal`` taken after every ballot, as a backup or a
-    curious administrator could take them, replayed commit by commit."""
+@pytest.mark.parametrize("sweep_ms", [20, 0], ids=["window", "each-ballot"])
+def test_sqlite_write_ahead_log_replayed_commit_by_commit_links_no_code(  # noqa: ANN201
+    app, make_round, issue_codes, tmp_path, sweep_ms  # noqa: ANN001
+):
+    """Copies of the database and its ``-wal`` taken after every ballot (once its sweep window
+    has passed), as a backup or a curious administrator could take them, replayed commit by
+    commit."""
     from survey.extensions import db
+    from survey.wal import sweeper
 
     if dialect() != "sqlite":
         pytest.skip("SQLite's -wal file")
+    app.config["WAL_SWEEP_MS"] = sweep_ms
     db_path = Path(db.engine.url.database)
     round_ = make_round()
     codes = issue_codes(round_, "staff", 8)
     links: dict[str, str] = {}
     for n, code in enumerate(codes):
         cast_in_order(app, [code])
+        if sweep_ms:
+            assert wait_for_sweeps(sweeper)
+        else:
+            assert not sweeper.pending()
         snapshot = tmp_path / f"copy{n}"
         snapshot.mkdir()
         shutil.copy(db_path, snapshot / "survey.db")
@@ -249,6 +260,36 @@ def test_sqlite_write_ahead_log_replayed_commit_by_commit_links_no_code(app, mak
             shutil.copy(f"{db_path}-wal", snapshot / "survey.db-wal")
         links.update(link_through_wal(snapshot / "survey.db", snapshot, codes))
     assert links == {}, f"{len(links)} of {len(codes)} codes joined to their ballots through the -wal file"
+
+
+def wait_for_sweeps(sweeper, seconds: float = 5.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while sweeper.pending():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_sqlite_write_ahead_log_after_a_burst_links_no_code(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
+    """Eight ballots in quick succession share sweeps; once the last window has passed the
+    log is empty and a copy of the files joins no code to its ballot."""
+    from survey.extensions import db
+    from survey.wal import sweeper
+
+    if dialect() != "sqlite":
+        pytest.skip("SQLite's -wal file")
+    db_path = Path(db.engine.url.database)
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 8)
+    cast_in_order(app, codes)
+    assert wait_for_sweeps(sweeper)
+    assert Path(f"{db_path}-wal").stat().st_size == 0
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(db_path, copy / "survey.db")
+    shutil.copy(f"{db_path}-wal", copy / "survey.db-wal")
+    assert link_through_wal(copy / "survey.db", copy, codes) == {}
 
 
 # --- slip order ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy.orm import defer
 from ..codes.services import (
     KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
 )
-from ..database import truncate_wal, unit_of_work, write_unit_of_work
+from ..database import sweep_wal, unit_of_work, write_unit_of_work
 from ..extensions import db
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
@@ -235,7 +235,7 @@ def cast_quickly(
         return None
     if code_id is None:
         limits.count_open_ballot(group.id)
-    truncate_wal()
+    sweep_wal()
     response = current_app.make_response(receipt_page(round_, receipt, repeated=False))
     if once:
         set_device_mark(response, round_, group)
@@ -275,7 +275,7 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
         if receipt_exists(round_, receipt):
             return receipt_page(round_, receipt, repeated=True)
         raise
-    truncate_wal()
+    sweep_wal()
     response = current_app.make_response(receipt_page(round_, cast.receipt, repeated=cast.repeated))
     if once:
         set_device_mark(response, round_, group)

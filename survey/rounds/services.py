@@ -13,6 +13,7 @@ from scoring.spec import RoundSpec, SpecError, parse_spec
 from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import BallotCode, Group, Item, Round, Subject
+from ..wal import empty_wal
 from .lifecycle import RoundStatus, transition
 from .reseal import reseal_ballot_tables
 
@@ -164,9 +165,10 @@ def compact_storage() -> None:
     engine = db.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "sqlite":
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            driver = conn.connection.driver_connection
+            empty_wal(driver, wait=5)
             conn.execute(text("VACUUM"))
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            empty_wal(driver, wait=5)
         elif engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE ballot_codes, ballots, answers, comments, receipts"))
             try:

@@ -1,0 +1,183 @@
+"""The SQLite ``-wal`` sweeper: one emptying for the commits of a window, none forgotten.
+
+Plain sqlite3 databases, no Flask: ``test_anonymity_storage.py`` attacks the log of the real
+ballot path.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import survey.wal as wal
+from survey.wal import Sweeper, empty_wal
+
+
+def wal_size(path: Path) -> int:
+    log = Path(f"{path}-wal")
+    return log.stat().st_size if log.exists() else 0
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+@pytest.fixture
+def database(tmp_path: Path):  # noqa: ANN201
+    """A WAL-mode database with a writer connection kept open (so that nothing else, such as
+    SQLite's checkpoint when the last connection closes, empties the log)."""
+    path = tmp_path / "ballots.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA journal_size_limit=0")
+    conn.execute("CREATE TABLE ballots (id INTEGER PRIMARY KEY, answer TEXT)")
+    empty_wal(conn)
+
+    def commit(n: int = 1) -> None:
+        for _ in range(n):
+            conn.execute("INSERT INTO ballots (answer) VALUES ('满意')")
+
+    yield path, conn, commit
+    conn.close()
+
+
+@pytest.fixture
+def sweeps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the emptyings the sweeper does."""
+    done: list[str] = []
+    real = wal.empty_wal
+
+    def counted(conn: sqlite3.Connection, wait: float | None = None) -> bool:
+        done.append("sweep")
+        return real(conn, wait)
+
+    monkeypatch.setattr(wal, "empty_wal", counted)
+    return done
+
+
+def test_empty_wal_truncates_the_log_to_zero_bytes(database) -> None:  # noqa: ANN001
+    path, conn, commit = database
+    commit(3)
+    assert wal_size(path) > 0
+    assert empty_wal(conn) is True
+    assert wal_size(path) == 0
+    assert conn.execute("SELECT count(*) FROM ballots").fetchone()[0] == 3
+
+
+def test_a_reader_in_the_log_makes_it_wait_then_give_up_leaving_the_log_whole(database) -> None:  # noqa: ANN001
+    path, conn, commit = database
+    commit(2)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM ballots").fetchone()  # holds a snapshot that needs the log
+    before = wal_size(path)
+    started = time.monotonic()
+    assert empty_wal(conn, wait=0.05) is False
+    assert 0.05 <= time.monotonic() - started < 1
+    assert wal_size(path) == before
+    reader.execute("COMMIT")
+    assert empty_wal(conn) is True
+    assert wal_size(path) == 0
+    reader.close()
+
+
+def test_the_commits_of_one_window_share_one_sweep(database, sweeps) -> None:  # noqa: ANN001
+    path, _, commit = database
+    sweeper = Sweeper()
+    for _ in range(5):
+        commit()
+        sweeper.after_commit(str(path), 0.3)
+    assert wal_size(path) > 0  # the window has not passed: nothing emptied yet
+    assert wait_until(lambda: not sweeper.pending())
+    assert wal_size(path) == 0
+    time.sleep(0.1)
+    assert sweeps == ["sweep"]
+
+
+def test_a_quiet_log_is_emptied_within_the_window(database) -> None:  # noqa: ANN001
+    path, _, commit = database
+    sweeper = Sweeper()
+    commit()
+    noted = time.monotonic()
+    sweeper.after_commit(str(path), 0.05)
+    assert wait_until(lambda: wal_size(path) == 0, seconds=2)
+    assert time.monotonic() - noted >= 0.05
+    # and a commit after that sweep gets a sweep of its own
+    commit()
+    sweeper.after_commit(str(path), 0.05)
+    assert wait_until(lambda: wal_size(path) == 0, seconds=2)
+
+
+def test_a_sweep_kept_out_by_a_reader_is_tried_again(database, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    path, _, commit = database
+    monkeypatch.setattr(wal, "READER_WAIT", 0.02)
+    sweeper = Sweeper()
+    commit()
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM ballots").fetchone()
+    sweeper.after_commit(str(path), 0.01)
+    time.sleep(0.3)
+    assert sweeper.pending() and wal_size(path) > 0  # kept out, still due
+    reader.execute("COMMIT")
+    assert wait_until(lambda: wal_size(path) == 0, seconds=2)
+    assert wait_until(lambda: not sweeper.pending())
+    reader.close()
+
+
+def test_a_database_gone_away_is_dropped_not_created_anew(tmp_path: Path) -> None:
+    sweeper = Sweeper()
+    gone = tmp_path / "gone.db"
+    sweeper.after_commit(str(gone), 0.01)
+    assert wait_until(lambda: not sweeper.pending())
+    assert not gone.exists()
+
+
+def test_pending_sweeps_are_done_when_the_process_exits(database) -> None:  # noqa: ANN001
+    """A worker stopped inside the window (gunicorn's graceful restart) leaves no ballots in
+    the log: the exit does the sweep it had scheduled for a minute later."""
+    path, _, commit = database
+    commit()
+    assert wal_size(path) > 0
+    child = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, time; from survey.wal import sweeper; sweeper.after_commit(sys.argv[1], 60); "
+         "time.sleep(0.1); print(sweeper.pending())", str(path)],
+        capture_output=True, text=True, timeout=30, cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "True"  # still due when the process ended
+    assert wal_size(path) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_worker_sweeps_with_a_thread_of_its_own(tmp_path: Path, database) -> None:  # noqa: ANN001
+    """gunicorn forks its workers: a thread started before the fork does not exist in them."""
+    path, _, commit = database
+    sweeper = Sweeper()
+    sweeper.after_commit(str(tmp_path / "elsewhere.db"), 60)  # the parent's thread, now waiting
+    commit()
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 only if its own sweep emptied the log
+        try:
+            sweeper.after_commit(str(path), 0.01)
+            deadline = time.monotonic() + 5
+            while wal_size(path) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os._exit(0 if wal_size(path) == 0 else 1)
+        except BaseException:  # noqa: BLE001
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
