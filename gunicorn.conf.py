@@ -26,3 +26,12 @@ def on_starting(server):  # noqa: ANN001, ANN201
     if problem:
         server.log.error("refusing to start: %s", problem)
         raise SystemExit(1)
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201
+    """Let the app see whether connections are waiting to be accepted: a ballot request that
+    ends with none waiting and none in progress empties SQLite's -wal before its page is sent
+    (survey/wal.py)."""
+    from survey.wal import watch_listeners
+
+    watch_listeners([listener.sock for listener in worker.sockets])

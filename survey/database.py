@@ -8,12 +8,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
-from .wal import empty_wal, sweeper
+from .wal import empty_wal, log_holds_data, presence, sweeper, waiting_connections
 
 #: how long a SQLite writer waits for the write lock before giving up, as busy_timeout does
 WRITE_LOCK_WAIT = 10.0
@@ -88,17 +88,39 @@ def _begin_immediate() -> None:
         driver.execute("PRAGMA busy_timeout=10000")
 
 
-def sweep_wal() -> None:
-    """After a ballot's commit on SQLite: have the ``-wal`` file emptied within
-    ``WAL_SWEEP_MS`` (at once when that is 0), so that it keeps no history of which code,
-    receipt and ballot went in one commit (see ``survey.wal``)."""
+def _sqlite_file() -> str | None:
     engine = db.engine
     path = engine.url.database
     if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    return path
+
+
+def ballot_request_started() -> None:
+    """A request for the ballot pages begins (see ``ballot_request_ended``)."""
+    path = _sqlite_file()
+    if path is not None:
+        presence.enter(path)
+        g.survey_wal_path = path
+
+
+def ballot_request_ended(error: BaseException | None = None) -> None:
+    """Before its page is sent, see that SQLite's ``-wal`` file is emptied of ballots: now
+    when the server has no other ballot request in progress or waiting (or ``WAL_SWEEP_MS`` is
+    0), else within ``WAL_SWEEP_MS`` by this worker's sweeper, unless the last of the others
+    does it first. So the log keeps no history of which code, receipt and ballot went in one
+    commit (``survey.wal``)."""
+    path = g.pop("survey_wal_path", None)
+    if path is None:
+        return
+    alone = presence.leave(path) and not waiting_connections()
+    if not log_holds_data(path):
         return
     delay = float(current_app.config["WAL_SWEEP_MS"]) / 1000
-    if delay > 0:
-        sweeper.after_commit(path, delay)
-        return
-    with engine.connect() as conn:
-        empty_wal(conn.connection.driver_connection)
+    if alone or delay <= 0:
+        db.session.close()  # nothing of this request may hold a read snapshot in the log
+        with db.engine.connect() as conn:
+            if empty_wal(conn.connection.driver_connection):
+                return
+        delay = 0.05  # a reader kept it out for half a second: the sweeper tries again soon
+    sweeper.after_commit(path, delay)

@@ -3,29 +3,31 @@
 Each ballot's commit goes to the write-ahead log first, and the log keeps, commit by commit,
 which code row went in the same transaction as which ballot, and which receipt: replaying a
 copy of it joined every code to its ballot. A checkpoint that truncates the log removes that
-history, but costs two ``fsync`` calls (the log, then the database), and done after each
-ballot it held the write lock for most of a ballot's time: at 64 phones on two workers, the
-ballot path ran at 0.9 × a bare Flask + sqlite3 app instead of 1.4 ×.
+history, but costs two ``fsync`` calls (the log, then the database) with the write lock held;
+done in every ballot's request it took most of a ballot's time: at 64 phones on two workers,
+the ballot path ran at 0.9 × a bare Flask + sqlite3 app.
 
-So each worker process empties the log once per short window (``WAL_SWEEP_MS``, 20 ms by
-default) after a commit that needs it: the first ballot after a sweep sets the time, the
-ballots of the next few milliseconds share that sweep, and a quiet round has an empty log a
-few milliseconds after its last ballot. A copy of the files taken in that window can link
-the ballots of that window, as a copy of the database taken then tells which ballots
-arrived since the previous copy (docs/anonymity.md, 4). ``WAL_SWEEP_MS = 0`` empties it in
-the request, before the receipt is sent, as before.
-
-The sweeping thread is started in the process that first needs it (a gunicorn worker, never
-the master before it forks), opens the database itself (never creating it: a database gone
-away is dropped), and at interpreter exit the pending sweeps are done at once.
+So a request for the ballot pages that ends while the server has nothing else of the kind to
+do empties the log before its page is sent: no other such request in progress in any worker
+process (``Presence``) and no connection waiting to be accepted (``waiting_connections``). One
+person answering, or the last of a crowd, gets the receipt with the log already empty. A
+request that ends while others are in progress or waiting leaves the log to them (the last of
+them empties it), and, so that a crowd that never thins out does not keep the log growing, has
+a thread of its worker empty it within ``WAL_SWEEP_MS`` (20 ms by default; ``Sweeper``). Under
+load one emptying thus serves the ballots of a few milliseconds, and a copy of the files taken
+within them can link those ballots (docs/anonymity.md, 4). ``WAL_SWEEP_MS = 0`` empties the
+log in every ballot's request.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
 import os
 import random
+import select
+import socket
 import sqlite3
 import threading
 import time
@@ -154,4 +156,97 @@ class Sweeper:
         return conn
 
 
+class Presence:
+    """Which requests for the ballot pages are in progress, across the worker processes that
+    share one SQLite database.
+
+    Each process holds a shared ``flock`` on ``<database>-inflight`` (an empty file) while it
+    serves at least one such request, with a count per process for threaded servers; a process
+    whose last one ends is alone when it can take the lock exclusively. A worker that dies
+    drops its lock with it. Where ``flock`` is refused, every request counts as alone, so the
+    log is emptied in every request.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._mutex = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._files: dict[str, int | None] = {}
+
+    def enter(self, path: str) -> None:
+        """A request for the ballot pages of this database has started."""
+        if os.getpid() != self._pid:  # a forked child holds none of its parent's locks
+            self._reset()
+        with self._mutex:
+            count = self._counts.get(path, 0)
+            if count == 0:
+                self._lock(path, fcntl.LOCK_SH)
+            self._counts[path] = count + 1
+
+    def leave(self, path: str) -> bool:
+        """That request is ending: True when no other one is in progress anywhere."""
+        with self._mutex:
+            count = self._counts.get(path, 0) - 1
+            if count > 0:
+                self._counts[path] = count
+                return False
+            self._counts.pop(path, None)
+            self._lock(path, fcntl.LOCK_UN)
+            if not self._lock(path, fcntl.LOCK_EX | fcntl.LOCK_NB):
+                return False  # another process is serving one
+            self._lock(path, fcntl.LOCK_UN)
+            return True
+
+    def _lock(self, path: str, operation: int) -> bool:
+        """``flock`` the file of ``path``; False only when a non-blocking lock is taken."""
+        if path not in self._files:
+            try:
+                self._files[path] = os.open(f"{path}-inflight", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                log.warning("no -inflight file beside %s (%s): the log is emptied in every request", path, exc)
+                self._files[path] = None
+        fd = self._files[path]
+        if fd is None:
+            return True
+        try:
+            fcntl.flock(fd, operation)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            log.warning("flock refused beside %s (%s): the log is emptied in every request", path, exc)
+            self._files[path] = None
+        return True
+
+
+#: the server's listening sockets, when the server says which (gunicorn.conf.py does)
+_listeners: list[socket.socket] = []
+
+
+def watch_listeners(sockets: list[socket.socket]) -> None:
+    """Tell ``waiting_connections`` which sockets the server accepts connections on."""
+    _listeners[:] = sockets
+
+
+def waiting_connections() -> bool:
+    """Whether connections are queued on the server's listening sockets, not yet accepted."""
+    if not _listeners:
+        return False
+    try:
+        return bool(select.select(_listeners, [], [], 0)[0])
+    except (OSError, ValueError):  # a closed socket, or a descriptor beyond select's range
+        return False
+
+
+def log_holds_data(path: str) -> bool:
+    """Whether the database's ``-wal`` file has anything in it."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except FileNotFoundError:
+        return False
+
+
 sweeper = Sweeper()
+presence = Presence()

@@ -8,7 +8,9 @@ files of dropped tables, and SQLite's write-ahead log replayed commit by commit.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
 import struct
 import time
@@ -230,15 +232,23 @@ def link_through_wal(db_path: Path, folder: Path, codes: list[str]) -> dict[str,
     return links
 
 
-@pytest.mark.parametrize("sweep_ms", [20, 0], ids=["window", "each-ballot"])
+def copy_database(db_path: Path, folder: Path) -> Path:
+    """A copy of the database and its ``-wal`` as they are on disk now."""
+    folder.mkdir()
+    shutil.copy(db_path, folder / "survey.db")
+    if Path(f"{db_path}-wal").exists():
+        shutil.copy(f"{db_path}-wal", folder / "survey.db-wal")
+    return folder / "survey.db"
+
+
+@pytest.mark.parametrize("sweep_ms", [20, 0], ids=["default", "each-ballot"])
 def test_sqlite_write_ahead_log_replayed_commit_by_commit_links_no_code(  # noqa: ANN201
     app, make_round, issue_codes, tmp_path, sweep_ms  # noqa: ANN001
 ):
-    """Copies of the database and its ``-wal`` taken after every ballot (once its sweep window
-    has passed), as a backup or a curious administrator could take them, replayed commit by
-    commit."""
+    """Copies of the database and its ``-wal`` taken the moment each receipt arrives, as a
+    backup or a curious administrator could take them, replayed commit by commit. One person
+    at a time: the log is emptied before the receipt is sent."""
     from survey.extensions import db
-    from survey.wal import sweeper
 
     if dialect() != "sqlite":
         pytest.skip("SQLite's -wal file")
@@ -249,16 +259,8 @@ def test_sqlite_write_ahead_log_replayed_commit_by_commit_links_no_code(  # noqa
     links: dict[str, str] = {}
     for n, code in enumerate(codes):
         cast_in_order(app, [code])
-        if sweep_ms:
-            assert wait_for_sweeps(sweeper)
-        else:
-            assert not sweeper.pending()
-        snapshot = tmp_path / f"copy{n}"
-        snapshot.mkdir()
-        shutil.copy(db_path, snapshot / "survey.db")
-        if Path(f"{db_path}-wal").exists():
-            shutil.copy(f"{db_path}-wal", snapshot / "survey.db-wal")
-        links.update(link_through_wal(snapshot / "survey.db", snapshot, codes))
+        assert Path(f"{db_path}-wal").stat().st_size == 0
+        links.update(link_through_wal(copy_database(db_path, tmp_path / f"copy{n}"), tmp_path / f"copy{n}", codes))
     assert links == {}, f"{len(links)} of {len(codes)} codes joined to their ballots through the -wal file"
 
 
@@ -271,9 +273,12 @@ def wait_for_sweeps(sweeper, seconds: float = 5.0) -> bool:  # noqa: ANN001
     return True
 
 
-def test_sqlite_write_ahead_log_after_a_burst_links_no_code(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
-    """Eight ballots in quick succession share sweeps; once the last window has passed the
-    log is empty and a copy of the files joins no code to its ballot."""
+def test_sqlite_write_ahead_log_while_other_ballots_are_in_progress(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
+    """With another ballot request in progress (another worker, held here by its lock), a
+    ballot leaves the emptying to the sweeper: within the window the log is empty again, and a
+    copy then joins no code to its ballot."""
+    import fcntl
+
     from survey.extensions import db
     from survey.wal import sweeper
 
@@ -282,14 +287,58 @@ def test_sqlite_write_ahead_log_after_a_burst_links_no_code(app, make_round, iss
     db_path = Path(db.engine.url.database)
     round_ = make_round()
     codes = issue_codes(round_, "staff", 8)
-    cast_in_order(app, codes)
-    assert wait_for_sweeps(sweeper)
+    other = os.open(f"{db_path}-inflight", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_SH)  # another worker serving a ballot page
+    try:
+        cast_in_order(app, codes)
+        assert Path(f"{db_path}-wal").stat().st_size > 0  # left to the sweeper
+        assert wait_for_sweeps(sweeper)
+    finally:
+        os.close(other)
     assert Path(f"{db_path}-wal").stat().st_size == 0
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    shutil.copy(db_path, copy / "survey.db")
-    shutil.copy(f"{db_path}-wal", copy / "survey.db-wal")
-    assert link_through_wal(copy / "survey.db", copy, codes) == {}
+    copy = copy_database(db_path, tmp_path / "copy")
+    assert link_through_wal(copy, copy.parent, codes) == {}
+
+
+def test_sqlite_write_ahead_log_under_the_shipped_gunicorn_configuration(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
+    """Ballots cast one after another over HTTP against gunicorn with the shipped
+    configuration (two workers); a copy of the files taken as each receipt arrives."""
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    from survey.extensions import db
+
+    from .anonymity_attacks import pattern_answers
+    from .conftest import page_tokens
+    from .test_anonymity_logs import free_port, gunicorn_env, start_gunicorn, wait_for
+
+    if dialect() != "sqlite":
+        pytest.skip("SQLite's -wal file")
+    db_path = Path(db.engine.url.database)
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 6)
+    db.session.remove()
+    db.engine.dispose()
+    port = free_port()
+    server = start_gunicorn({**gunicorn_env(app.config["DATABASE_URL"], port), "SURVEY_WORKERS": "2"},
+                            tmp_path / "gunicorn.log")
+    links: dict[str, str] = {}
+    try:
+        wait_for(port, server)
+        for n, code in enumerate(codes):
+            phone = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            url = f"http://127.0.0.1:{port}/b/{code}"
+            page = phone.open(url, timeout=10).read().decode()
+            form = urllib.parse.urlencode({**page_tokens(page), **pattern_answers(n)}).encode()
+            receipt = phone.open(url, data=form, timeout=10).read().decode()
+            assert "回执" in receipt, receipt[-400:]
+            copy = copy_database(db_path, tmp_path / f"copy{n}")
+            links.update(link_through_wal(copy, copy.parent, codes))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert links == {}, f"{len(links)} of {len(codes)} codes joined to their ballots through the -wal file"
 
 
 # --- slip order ----------------------------------------------------------------------------------

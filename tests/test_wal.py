@@ -1,4 +1,5 @@
-"""The SQLite ``-wal`` sweeper: one emptying for the commits of a window, none forgotten.
+"""Emptying SQLite's ``-wal``: one emptying for the commits of a window, none forgotten, and
+how a request knows whether it is the last one in progress.
 
 Plain sqlite3 databases, no Flask: ``test_anonymity_storage.py`` attacks the log of the real
 ballot path.
@@ -6,7 +7,9 @@ ballot path.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import survey.wal as wal
-from survey.wal import Sweeper, empty_wal
+from survey.wal import Presence, Sweeper, empty_wal
 
 
 def wal_size(path: Path) -> int:
@@ -181,3 +184,61 @@ def test_a_forked_worker_sweeps_with_a_thread_of_its_own(tmp_path: Path, databas
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# --- who else is serving the ballot pages --------------------------------------------------------
+
+
+def test_a_request_alone_is_told_so(tmp_path: Path) -> None:
+    presence = Presence()
+    path = str(tmp_path / "ballots.db")
+    presence.enter(path)
+    assert presence.leave(path) is True
+    assert (tmp_path / "ballots.db-inflight").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_request_in_progress_in_another_process_is_seen(tmp_path: Path) -> None:
+    """``flock`` locks belong to an open file: a second one stands for another worker."""
+    presence = Presence()
+    path = str(tmp_path / "ballots.db")
+    presence.enter(path)
+    other = os.open(f"{path}-inflight", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_SH)
+    assert presence.leave(path) is False
+    os.close(other)  # that worker's request ends (or the worker dies)
+    presence.enter(path)
+    assert presence.leave(path) is True
+
+
+def test_requests_of_one_process_count_each_other(tmp_path: Path) -> None:
+    """A threaded server serves several at once in one process."""
+    presence = Presence()
+    path = str(tmp_path / "ballots.db")
+    presence.enter(path)
+    presence.enter(path)
+    assert presence.leave(path) is False
+    assert presence.leave(path) is True
+
+
+def test_without_a_lock_file_every_request_counts_as_alone(tmp_path: Path) -> None:
+    presence = Presence()
+    path = str(tmp_path / "no-such-folder" / "ballots.db")
+    presence.enter(path)
+    assert presence.leave(path) is True
+
+
+def test_connections_waiting_to_be_accepted_are_seen() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        wal.watch_listeners([listener])
+        assert wal.waiting_connections() is False
+        client = socket.create_connection(listener.getsockname())
+        assert wait_until(wal.waiting_connections, seconds=2)
+        accepted, _ = listener.accept()
+        assert wal.waiting_connections() is False
+        accepted.close()
+        client.close()
+    finally:
+        wal.watch_listeners([])
+        listener.close()
+    assert wal.waiting_connections() is False  # no server said which sockets it listens on

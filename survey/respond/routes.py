@@ -22,7 +22,7 @@ from sqlalchemy.orm import defer
 from ..codes.services import (
     KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
 )
-from ..database import sweep_wal, unit_of_work, write_unit_of_work
+from ..database import ballot_request_ended, ballot_request_started, unit_of_work, write_unit_of_work
 from ..extensions import db
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
@@ -39,6 +39,10 @@ TOO_MANY_CODES = "尝试的评议码错误次数过多，请核对评议条后�
 TOO_MANY_BALLOTS = "从您所在网络提交的评议过于频繁，请稍后再试。"
 #: a mark without an end date (no closes_at) lasts this long
 DEVICE_MARK_DAYS = 60
+
+
+bp.before_request(ballot_request_started)
+bp.teardown_request(ballot_request_ended)
 
 
 @bp.before_request
@@ -235,7 +239,6 @@ def cast_quickly(
         return None
     if code_id is None:
         limits.count_open_ballot(group.id)
-    sweep_wal()
     response = current_app.make_response(receipt_page(round_, receipt, repeated=False))
     if once:
         set_device_mark(response, round_, group)
@@ -275,7 +278,6 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
         if receipt_exists(round_, receipt):
             return receipt_page(round_, receipt, repeated=True)
         raise
-    sweep_wal()
     response = current_app.make_response(receipt_page(round_, cast.receipt, repeated=cast.repeated))
     if once:
         set_device_mark(response, round_, group)
