@@ -59,6 +59,14 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     if str(app.config["DATABASE_URL"]).startswith("sqlite"):
         # a file has no connection to go stale: no "SELECT 1" before every request
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
+    elif make_url(str(app.config["DATABASE_URL"])).drivername == "postgresql+psycopg":
+        # psycopg prepares a statement run five times, and drops every prepared statement at
+        # each ROLLBACK, which ends every request: each request paid a PREPARE and a
+        # DEALLOCATE ALL for nothing. The statements here are simple: no server-side prepares
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **options, "connect_args": {"prepare_threshold": None, **options.get("connect_args", {})},
+        }
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):

@@ -82,6 +82,30 @@ def test_the_answers_are_stored_exactly(submit, code) -> None:  # noqa: ANN001
     assert {a.ballot_id for a in ballot.answers} == {ballot.id}
 
 
+def test_answers_split_over_several_statements_are_all_stored(submit, code, monkeypatch) -> None:  # noqa: ANN001
+    """A long questionnaire's answers go in statements of ``ANSWERS_PER_STATEMENT``: two
+    statements of two and one of one here, one ballot."""
+    import survey.respond.services as services
+
+    monkeypatch.setattr(services, "ANSWERS_PER_STATEMENT", 2)
+    sent = {"a:B01:service": "satisfied", "a:B01:conduct": "basic", "a:B02:service": "dissatisfied"}
+    assert submit(f"/b/{code}", sent).status_code == 200
+    assert stored_answers() == {
+        ("B01", "service", "satisfied"), ("B01", "conduct", "basic"), ("B02", "service", "dissatisfied"),
+    }
+    db.session.rollback()
+    assert ballots() == 1
+
+
+def test_postgresql_connections_prepare_no_statements(app) -> None:  # noqa: ANN001
+    """psycopg drops its prepared statements at every ROLLBACK, which ends every request:
+    preparing them only cost a PREPARE and a DEALLOCATE ALL per request."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements")
+    with db.engine.connect() as conn:
+        assert conn.connection.driver_connection.prepare_threshold is None
+
+
 def test_dont_know_is_stored_as_unknown(submit, round_) -> None:  # noqa: ANN001
     response = submit("/r/r2012/students", {"a:B01:service": "unknown", "a:B01:conduct": "unknown"})
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import TextClause, bindparam, delete, insert, select, text, update
 
 from ..codes.services import ALPHABET
 from ..errors import ServiceError
@@ -63,8 +64,17 @@ _TAKE_OPEN_BALLOT = (
     .values(open_ballots=Group.__table__.c.open_ballots + 1)
 )
 _INSERT_RECEIPT = insert(Receipt.__table__)
-_INSERT_ANSWERS = insert(Answer.__table__)
 _INSERT_COMMENTS = insert(Comment.__table__)
+#: answers per INSERT statement (four parameters each, well under any database's limit)
+ANSWERS_PER_STATEMENT = 200
+
+
+@lru_cache(maxsize=64)
+def _insert_answers(rows: int) -> TextClause:
+    """One INSERT of ``rows`` answers of one ballot. PostgreSQL runs one statement for the
+    ballot instead of one per answer (each its own parse, plan and execution in the server)."""
+    values = ", ".join(f"(:ballot_id, :s{n}, :i{n}, :l{n})" for n in range(rows))
+    return text(f"INSERT INTO {Answer.__tablename__} (ballot_id, subject_id, item_id, level) VALUES {values}")
 
 
 def cast_ballot(
@@ -110,13 +120,13 @@ def cast_ballot(
     conn.execute(_INSERT_BALLOT, {"id": ballot_id, "round_id": round_id, "group_id": group_id,
                                   "cast_on": datetime.now(BEIJING).date()})
     conn.execute(_INSERT_RECEIPT, {"id": random_id(), "round_id": round_id, "receipt": receipt})
-    conn.execute(
-        _INSERT_ANSWERS,
-        [
-            {"ballot_id": ballot_id, "subject_id": subject_ids[s], "item_id": item_ids[i], "level": level}
-            for (s, i), level in answers.items()
-        ],
-    )
+    rows = list(answers.items())
+    for start in range(0, len(rows), ANSWERS_PER_STATEMENT):
+        chunk = rows[start:start + ANSWERS_PER_STATEMENT]
+        params: dict[str, object] = {"ballot_id": ballot_id}
+        for n, ((s, i), level) in enumerate(chunk):
+            params[f"s{n}"], params[f"i{n}"], params[f"l{n}"] = subject_ids[s], item_ids[i], level
+        conn.execute(_insert_answers(len(chunk)), params)
     if comments:
         conn.execute(
             _INSERT_COMMENTS,
