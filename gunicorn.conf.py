@@ -31,7 +31,9 @@ def on_starting(server):  # noqa: ANN001, ANN201
 def post_worker_init(worker):  # noqa: ANN001, ANN201
     """Let the app see whether connections are waiting to be accepted: a ballot request that
     ends with none waiting and none in progress empties SQLite's -wal before its page is sent
-    (survey/wal.py)."""
+    (survey/wal.py). And empty a log a worker killed outright may have left."""
+    from survey.database import empty_wal_at_start
     from survey.wal import watch_listeners
 
     watch_listeners([listener.sock for listener in worker.sockets])
+    empty_wal_at_start(worker.wsgi)

@@ -68,6 +68,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             **options, "connect_args": {"prepare_threshold": None, **options.get("connect_args", {})},
         }
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    try:
+        app.config["WAL_SWEEP_MS"] = float(app.config["WAL_SWEEP_MS"])
+    except (TypeError, ValueError):
+        raise ValueError(f"SURVEY_WAL_SWEEP_MS must be a number of milliseconds, not {app.config['WAL_SWEEP_MS']!r}") from None
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(instance / "secret_key")

@@ -7,13 +7,14 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
-from .wal import empty_wal, log_holds_data, presence, sweeper, waiting_connections
+from .wal import INLINE_WAIT, RETRY_AFTER, empty_wal, log_holds_data, presence, sweeper, waiting_connections
 
 #: how long a SQLite writer waits for the write lock before giving up, as busy_timeout does
 WRITE_LOCK_WAIT = 10.0
@@ -88,12 +89,37 @@ def _begin_immediate() -> None:
         driver.execute("PRAGMA busy_timeout=10000")
 
 
+def read_without_transaction() -> None:
+    """For a request that only reads (a ballot page's GET): on PostgreSQL its queries run
+    outside a transaction, which spares the BEGIN and ROLLBACK round trips around them.
+
+    Call it before the request's first query (a session already in a transaction is left as
+    it is); ``end_read_without_transaction`` hands the connection back at the request's end.
+    """
+    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.survey_read_only = True
+
+
+def end_read_without_transaction() -> None:
+    """Return the connection ``read_without_transaction`` took (its isolation level is reset
+    on the way back to the pool), so that nothing after the request writes without a
+    transaction."""
+    if g.pop("survey_read_only", False):
+        db.session.rollback()
+
+
 def _sqlite_file() -> str | None:
+    """The SQLite database's file, or None (another database, or one in memory)."""
     engine = db.engine
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+    if engine.dialect.name != "sqlite":
         return None
-    return path
+    path = engine.url.database or ""
+    if path.startswith("file:"):  # a URI filename (``?uri=true``)
+        if "mode=memory" in path:
+            return None
+        path = unquote(path[5:].split("?", 1)[0])
+    return path if path and path != ":memory:" else None
 
 
 def ballot_request_started() -> None:
@@ -109,18 +135,32 @@ def ballot_request_ended(error: BaseException | None = None) -> None:
     when the server has no other ballot request in progress or waiting (or ``WAL_SWEEP_MS`` is
     0), else within ``WAL_SWEEP_MS`` by this worker's sweeper, unless the last of the others
     does it first. So the log keeps no history of which code, receipt and ballot went in one
-    commit (``survey.wal``)."""
+    commit (``survey.wal``). Never fails: the ballot is stored, its receipt must be shown."""
     path = g.pop("survey_wal_path", None)
     if path is None:
         return
-    alone = presence.leave(path) and not waiting_connections()
-    if not log_holds_data(path):
-        return
-    delay = float(current_app.config["WAL_SWEEP_MS"]) / 1000
-    if alone or delay <= 0:
-        db.session.close()  # nothing of this request may hold a read snapshot in the log
-        with db.engine.connect() as conn:
-            if empty_wal(conn.connection.driver_connection):
-                return
-        delay = 0.05  # a reader kept it out for half a second: the sweeper tries again soon
+    delay = RETRY_AFTER
+    try:
+        alone = presence.leave(path) and not waiting_connections()
+        if not log_holds_data(path):
+            return
+        delay = current_app.config["WAL_SWEEP_MS"] / 1000
+        if alone or delay <= 0:
+            db.session.close()  # nothing of this request may hold a read snapshot in the log
+            with db.engine.connect() as conn:
+                if empty_wal(conn.connection.driver_connection, wait=INLINE_WAIT):
+                    return
+            delay = RETRY_AFTER  # a reader kept it out: the sweeper tries again soon
+    except Exception:  # noqa: BLE001
+        current_app.logger.exception("emptying the write-ahead log failed; the sweeper tries again")
+        delay = RETRY_AFTER
     sweeper.after_commit(path, delay)
+
+
+def empty_wal_at_start(app: Flask) -> None:
+    """Empty the log a worker killed outright (no exit handlers) may have left holding the
+    ballots of its last milliseconds (gunicorn.conf.py calls this when a worker starts)."""
+    with app.app_context():
+        path = _sqlite_file()
+        if path is not None and log_holds_data(path):
+            sweeper.after_commit(path, 0)

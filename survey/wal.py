@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 #: how long one emptying waits for readers to leave the log, retrying every fraction of a
 #: millisecond (SQLite's own busy handler sleeps whole milliseconds between tries)
 READER_WAIT = 0.5
+#: a request empties the log itself waiting at most this long, then leaves it to the sweeper
+INLINE_WAIT = 0.05
+#: when an emptying was kept out, the sweeper tries again this much later
+RETRY_AFTER = 0.05
 
 
 def empty_wal(conn: sqlite3.Connection, wait: float | None = None) -> bool:
@@ -80,7 +84,6 @@ class Sweeper:
         self._cond = threading.Condition()
         self._due: dict[str, float] = {}  # database path -> when its log is emptied
         self._sweeping: str | None = None  # the path being emptied now
-        self._conns: dict[str, sqlite3.Connection] = {}  # used by the sweeping thread only
         self._thread: threading.Thread | None = None
 
     def after_commit(self, path: str, delay: float) -> None:
@@ -88,10 +91,9 @@ class Sweeper:
         if os.getpid() != self._pid:  # a forked child inherits the object, not the thread
             self._reset()
         with self._cond:
-            if path in self._due:  # a sweep is already coming: it takes this commit along
-                return
-            self._due[path] = time.monotonic() + delay
-            if self._thread is None:
+            if path not in self._due:  # else a sweep is already coming: it takes this along
+                self._due[path] = time.monotonic() + delay
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="wal-sweeper", daemon=True)
                 self._thread.start()
             self._cond.notify()
@@ -101,14 +103,22 @@ class Sweeper:
         with self._cond:
             return bool(self._due or self._sweeping) and os.getpid() == self._pid
 
-    def flush(self) -> None:
-        """Do every pending sweep now (at exit: a log is never left holding ballots)."""
+    def flush(self, wait: float = 5.0) -> None:
+        """Do every pending sweep now, and let one under way finish (at exit: a log is never
+        left holding ballots)."""
         if os.getpid() != self._pid:
             return
-        with self._cond:
-            paths, self._due = list(self._due), {}
-        for path in paths:
-            self._sweep(path, own_connection=True)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with self._cond:
+                paths, self._due = list(self._due), {}
+                busy = self._sweeping is not None
+            for path in paths:
+                self._sweep(path)
+            if not paths and not busy:
+                return
+            if busy:
+                time.sleep(0.001)
 
     def _run(self) -> None:
         while True:
@@ -123,37 +133,35 @@ class Sweeper:
                 # commits noted from here on schedule the next sweep; those before are in the log
                 del self._due[path]
                 self._sweeping = path
-            done = self._sweep(path)
+            done = False
+            try:
+                done = self._sweep(path)
+            except Exception:  # noqa: BLE001  (the thread must live on: tried again below)
+                log.exception("emptying the write-ahead log of %s failed", path)
             with self._cond:
                 self._sweeping = None
                 if not done:
-                    self._due.setdefault(path, time.monotonic() + 0.05)
+                    self._due.setdefault(path, time.monotonic() + RETRY_AFTER)
 
-    def _sweep(self, path: str, own_connection: bool = False) -> bool:
-        """Empty one log; True when done or when the database is gone (nothing to keep)."""
+    @staticmethod
+    def _sweep(path: str) -> bool:
+        """Empty one log; True when done or when the database is gone (nothing to keep).
+
+        A connection of its own each time (a fraction of a millisecond): a cached one would
+        go on checkpointing a database file replaced under the same name."""
         try:
-            conn = self._connection(path, own_connection)
+            # mode=rw: a database deleted meanwhile (a test's temporary folder) is not created anew
+            conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None,
+                                   check_same_thread=False)
             try:
                 return empty_wal(conn)
             finally:
-                if own_connection:
-                    conn.close()
+                conn.close()
         except sqlite3.Error as exc:
-            self._conns.pop(path, None)
             if os.path.exists(path):
                 log.warning("could not empty the write-ahead log of %s: %s", path, exc)
                 return False
             return True
-
-    def _connection(self, path: str, own: bool) -> sqlite3.Connection:
-        if not own and path in self._conns:
-            return self._conns[path]
-        # mode=rw: a database deleted meanwhile (a test's temporary folder) is not created anew
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None,
-                               check_same_thread=False)
-        if not own:
-            self._conns[path] = conn
-        return conn
 
 
 class Presence:
@@ -195,13 +203,24 @@ class Presence:
                 return False
             self._counts.pop(path, None)
             self._lock(path, fcntl.LOCK_UN)
-            if not self._lock(path, fcntl.LOCK_EX | fcntl.LOCK_NB):
-                return False  # another process is serving one
-            self._lock(path, fcntl.LOCK_UN)
-            return True
+            alone = self._lock(path, fcntl.LOCK_EX | fcntl.LOCK_NB)  # False: another process serves one
+            if alone:
+                self._lock(path, fcntl.LOCK_UN)
+            self._close_idle()
+            return alone
+
+    def _close_idle(self) -> None:
+        """Keep a few files open (one database in service; many in a test run), not one per
+        database ever served."""
+        if len(self._files) <= 8:
+            return
+        for path in [p for p in self._files if p not in self._counts]:
+            fd = self._files.pop(path)
+            if fd is not None:
+                os.close(fd)
 
     def _lock(self, path: str, operation: int) -> bool:
-        """``flock`` the file of ``path``; False only when a non-blocking lock is taken."""
+        """``flock`` the file of ``path``; False only when a non-blocking lock is refused."""
         if path not in self._files:
             try:
                 self._files[path] = os.open(f"{path}-inflight", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -217,6 +236,7 @@ class Presence:
             return False
         except OSError as exc:
             log.warning("flock refused beside %s (%s): the log is emptied in every request", path, exc)
+            os.close(fd)
             self._files[path] = None
         return True
 

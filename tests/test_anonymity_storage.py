@@ -300,6 +300,50 @@ def test_sqlite_write_ahead_log_while_other_ballots_are_in_progress(app, make_ro
     assert link_through_wal(copy, copy.parent, codes) == {}
 
 
+def test_a_failed_emptying_still_shows_the_receipt_and_the_sweeper_empties_the_log(  # noqa: ANN201
+    app, make_round, issue_codes, monkeypatch  # noqa: ANN001
+):
+    """The ballot is stored before the log is emptied: an error there must not turn the
+    receipt into an error page, and the log is emptied later all the same."""
+    import survey.database as database
+    from survey.extensions import db
+    from survey.wal import sweeper
+
+    if dialect() != "sqlite":
+        pytest.skip("SQLite's -wal file")
+
+    def broken(conn, wait=None) -> bool:  # noqa: ANN001
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(database, "empty_wal", broken)
+    db_path = Path(db.engine.url.database)
+    round_ = make_round()
+    codes = issue_codes(round_, "staff", 2)
+    receipts = cast_in_order(app, codes)  # asserts 200 and a receipt for each
+    assert len(receipts) == 2
+    assert wait_for_sweeps(sweeper)
+    assert Path(f"{db_path}-wal").stat().st_size == 0
+
+
+def test_a_worker_starting_empties_a_log_left_behind(app, make_round, issue_codes) -> None:  # noqa: ANN001
+    """A worker killed outright inside a window leaves ballots in the log: the next worker
+    to start empties it (gunicorn.conf.py's post_worker_init)."""
+    from survey.database import empty_wal_at_start
+    from survey.extensions import db
+    from survey.wal import sweeper
+
+    if dialect() != "sqlite":
+        pytest.skip("SQLite's -wal file")
+    db_path = Path(db.engine.url.database)
+    round_ = make_round()
+    issue_codes(round_, "staff", 3)  # a commit: the log holds it
+    db.session.remove()
+    assert Path(f"{db_path}-wal").stat().st_size > 0
+    empty_wal_at_start(app)
+    assert wait_for_sweeps(sweeper)
+    assert Path(f"{db_path}-wal").stat().st_size == 0
+
+
 def test_sqlite_write_ahead_log_under_the_shipped_gunicorn_configuration(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
     """Ballots cast one after another over HTTP against gunicorn with the shipped
     configuration (two workers); a copy of the files taken as each receipt arrives."""

@@ -242,3 +242,71 @@ def test_connections_waiting_to_be_accepted_are_seen() -> None:
         wal.watch_listeners([])
         listener.close()
     assert wal.waiting_connections() is False  # no server said which sockets it listens on
+
+
+# --- failures do not leave ballots in the log ----------------------------------------------------
+
+
+def test_the_sweeping_thread_outlives_a_failed_emptying(database, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    path, _, commit = database
+    real, calls = wal.empty_wal, []
+
+    def fails_once(conn: sqlite3.Connection, wait: float | None = None) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("disk on fire")
+        return real(conn, wait)
+
+    monkeypatch.setattr(wal, "RETRY_AFTER", 0.01)
+    monkeypatch.setattr(wal, "empty_wal", fails_once)
+    sweeper = Sweeper()
+    commit()
+    sweeper.after_commit(str(path), 0.01)
+    assert wait_until(lambda: wal_size(path) == 0, seconds=3)
+    assert len(calls) >= 2
+
+
+def test_a_database_replaced_under_the_same_name_is_swept(tmp_path: Path) -> None:
+    """No connection is kept between sweeps: one would go on checkpointing the old file."""
+    sweeper = Sweeper()
+    path = tmp_path / "ballots.db"
+    for attempt in range(2):
+        if attempt:
+            for name in ("ballots.db", "ballots.db-wal", "ballots.db-shm"):
+                (tmp_path / name).unlink(missing_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS ballots (answer TEXT)")
+        conn.execute("INSERT INTO ballots VALUES ('满意')")
+        sweeper.after_commit(str(path), 0.01)
+        assert wait_until(lambda: wal_size(path) == 0, seconds=3), attempt
+        conn.close()
+
+
+def test_flush_at_exit_waits_for_a_sweep_under_way(database, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    path, _, commit = database
+    real = wal.empty_wal
+
+    def slow(conn: sqlite3.Connection, wait: float | None = None) -> bool:
+        time.sleep(0.2)
+        return real(conn, wait)
+
+    monkeypatch.setattr(wal, "empty_wal", slow)
+    sweeper = Sweeper()
+    commit()
+    sweeper.after_commit(str(path), 0)
+    assert wait_until(lambda: sweeper._sweeping is not None, seconds=2)
+    commit()  # after the sweep began: the log holds it again
+    sweeper.after_commit(str(path), 60)
+    sweeper.flush()
+    assert not sweeper.pending()
+    assert wal_size(path) == 0
+
+
+def test_presence_keeps_few_files_open(tmp_path: Path) -> None:
+    presence = Presence()
+    for n in range(20):
+        path = str(tmp_path / f"db{n}.db")
+        presence.enter(path)
+        presence.leave(path)
+    assert len(presence._files) <= 9

@@ -22,7 +22,10 @@ from sqlalchemy.orm import defer
 from ..codes.services import (
     KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
 )
-from ..database import ballot_request_ended, ballot_request_started, unit_of_work, write_unit_of_work
+from ..database import (
+    ballot_request_ended, ballot_request_started, end_read_without_transaction, read_without_transaction, unit_of_work,
+    write_unit_of_work,
+)
 from ..extensions import db
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
@@ -62,6 +65,19 @@ def code_key_matches():  # noqa: ANN201
     if state["problem"]:
         return message("系统维护中", "评议系统配置有误，暂停受理评议，请稍后再试。", 503)
     return None
+
+
+@bp.before_request
+def reads_only():  # noqa: ANN201
+    """A GET here only reads: no transaction around its queries (PostgreSQL). After the code
+    key check, whose rollback would hand the connection back."""
+    if request.method == "GET":
+        read_without_transaction()
+
+
+@bp.teardown_request
+def reads_done(error: BaseException | None = None) -> None:
+    end_read_without_transaction()
 
 
 def device_mark_name(round_: Round, group: Group) -> str:
