@@ -157,9 +157,12 @@ def ballot_request_ended(error: BaseException | None = None) -> None:
     sweeper.after_commit(path, delay)
 
 
-def empty_wal_at_start(app: Flask) -> None:
+def empty_wal_at_start(app: object) -> None:
     """Empty the log a worker killed outright (no exit handlers) may have left holding the
-    ballots of its last milliseconds (gunicorn.conf.py calls this when a worker starts)."""
+    ballots of its last milliseconds (gunicorn.conf.py calls this when a worker starts, for
+    whatever app it serves: anything but this service's app is left alone)."""
+    if not isinstance(app, Flask) or "sqlalchemy" not in app.extensions:
+        return
     with app.app_context():
         path = _sqlite_file()
         if path is not None and log_holds_data(path):

@@ -91,12 +91,13 @@ class Sweeper:
         if os.getpid() != self._pid:  # a forked child inherits the object, not the thread
             self._reset()
         with self._cond:
-            if path not in self._due:  # else a sweep is already coming: it takes this along
-                self._due[path] = time.monotonic() + delay
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="wal-sweeper", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif path in self._due:
+                return  # a sweep is already coming: it takes this commit along
+            self._due.setdefault(path, time.monotonic() + delay)
+            self._cond.notify()  # only for a new due time: waking the thread costs the request the GIL
 
     def pending(self) -> bool:
         """Whether a sweep is still to come (the tests wait on this)."""

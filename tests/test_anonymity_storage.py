@@ -493,3 +493,14 @@ def test_ballots_cast_during_a_reseal_are_neither_lost_nor_refused(app, runner, 
         assert conn.scalar(sa.text("SELECT count(*) FROM receipts")) == 24
         assert conn.scalar(sa.text("SELECT count(*) FROM ballot_codes")) == 0
         assert conn.scalar(sa.text("SELECT count(DISTINCT ballot_id) FROM answers")) == 24
+
+
+def test_the_worker_start_hook_leaves_other_apps_alone(tmp_path) -> None:  # noqa: ANN001
+    """gunicorn.conf.py may serve another app (the benchmark's bare one does): its workers
+    must still boot."""
+    from flask import Flask
+
+    from survey.database import empty_wal_at_start
+
+    empty_wal_at_start(Flask("bare"))
+    empty_wal_at_start(lambda environ, start_response: [])
