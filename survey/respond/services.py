@@ -77,6 +77,40 @@ def _insert_answers(rows: int) -> TextClause:
     return text(f"INSERT INTO {Answer.__tablename__} (ballot_id, subject_id, item_id, level) VALUES {values}")
 
 
+@lru_cache(maxsize=64)
+def _ballot_statement(guard: str, answers: int, comments: int) -> TextClause:
+    """PostgreSQL: a whole ballot in one statement, stored only when its ``guard`` returns a
+    row: the spent code's (``code``), the open link's counter raised under its cap (``cap``),
+    or always (``none``). Four statements and their round trips become one; the guard's row
+    lock and the statement's atomicity keep single use and the cap as before."""
+    guards = {
+        "code": "DELETE FROM ballot_codes WHERE id = :code_id RETURNING 1",
+        "cap": "UPDATE round_groups SET open_ballots = open_ballots + 1 "
+               "WHERE id = :group_id AND open_ballots < :cap RETURNING 1",
+        "none": "SELECT 1",
+    }
+    answer_rows = ", ".join(f"(CAST(:s{n} AS integer), CAST(:i{n} AS integer), CAST(:l{n} AS varchar))"
+                            for n in range(answers))
+    parts = [
+        f"guard AS ({guards[guard]})",
+        "new_ballot AS (INSERT INTO ballots (id, round_id, group_id, cast_on) "
+        "SELECT CAST(:ballot_id AS varchar), CAST(:round_id AS integer), CAST(:group_id AS integer), "
+        "CAST(:cast_on AS date) FROM guard)",
+        "new_receipt AS (INSERT INTO receipts (id, round_id, receipt) "
+        "SELECT CAST(:receipt_id AS varchar), CAST(:round_id AS integer), CAST(:receipt AS varchar) FROM guard)",
+    ]
+    if answers:
+        parts.append("new_answers AS (INSERT INTO answers (ballot_id, subject_id, item_id, level) "
+                     f"SELECT CAST(:ballot_id AS varchar), v.s, v.i, v.l FROM guard, (VALUES {answer_rows}) AS v(s, i, l))")
+    if comments:
+        comment_rows = ", ".join(f"(CAST(:cid{n} AS varchar), CAST(:cs{n} AS integer), CAST(:ct{n} AS text))"
+                                 for n in range(comments))
+        parts.append("new_comments AS (INSERT INTO comments (id, round_id, subject_id, group_id, text) "
+                     "SELECT v.id, CAST(:round_id AS integer), v.s, CAST(:group_id AS integer), v.t "
+                     f"FROM guard, (VALUES {comment_rows}) AS v(id, s, t))")
+    return text("WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM guard")
+
+
 def cast_ballot(
     round_: Round,
     group: Group,
@@ -106,16 +140,20 @@ def cast_ballot(
     """
     conn = db.session.connection()
     round_id, group_id = round_.id, group.id
+    if subject_ids is None:
+        subject_ids = {s.code: s.id for s in round_.subjects}
+    if item_ids is None:
+        item_ids = {i.key: i.id for i in round_.items}
+    if conn.dialect.name == "postgresql" and len(answers) <= ANSWERS_PER_STATEMENT and len(comments) <= 100:
+        return _cast_in_one_statement(conn, round_, group, answers=answers, comments=comments, receipt=receipt,
+                                      code_id=code_id, cap=cap, subject_ids=subject_ids, item_ids=item_ids,
+                                      retry_is_error=retry_is_error)
     if code_id is not None:
         spent = conn.execute(_SPEND_CODE, {"code_id": code_id})
         if spent.rowcount != 1:
             if not retry_is_error and receipt_exists(round_, receipt):
                 return Cast(receipt, repeated=True)
             raise CodeAlreadyUsed(USED_MESSAGE)
-    if subject_ids is None:
-        subject_ids = {s.code: s.id for s in round_.subjects}
-    if item_ids is None:
-        item_ids = {i.key: i.id for i in round_.items}
     ballot_id = random_id()
     conn.execute(_INSERT_BALLOT, {"id": ballot_id, "round_id": round_id, "group_id": group_id,
                                   "cast_on": datetime.now(BEIJING).date()})
@@ -140,3 +178,26 @@ def cast_ballot(
     if cap is not None and conn.execute(_TAKE_OPEN_BALLOT, {"group_id": group_id, "cap": cap}).rowcount != 1:
         raise GroupFull(FULL_MESSAGE)
     return Cast(receipt, repeated=False)
+
+
+def _cast_in_one_statement(conn, round_: Round, group: Group, *, answers: dict[tuple[str, str], str],  # noqa: ANN001
+                           comments: dict[str, str], receipt: str, code_id: int | None, cap: int | None,
+                           subject_ids: dict[str, int], item_ids: dict[str, int], retry_is_error: bool) -> Cast:
+    """``cast_ballot`` on PostgreSQL: the same rows, in one statement (``_ballot_statement``)."""
+    guard = "code" if code_id is not None else "cap" if cap is not None else "none"
+    params: dict[str, object] = {
+        "code_id": code_id, "cap": cap, "round_id": round_.id, "group_id": group.id, "ballot_id": random_id(),
+        "cast_on": datetime.now(BEIJING).date(), "receipt_id": random_id(), "receipt": receipt,
+    }
+    for n, ((s, i), level) in enumerate(answers.items()):
+        params[f"s{n}"], params[f"i{n}"], params[f"l{n}"] = subject_ids[s], item_ids[i], level
+    for n, (s, comment) in enumerate(comments.items()):
+        params[f"cid{n}"], params[f"cs{n}"], params[f"ct{n}"] = random_id(), subject_ids[s], comment
+    stored = conn.execute(_ballot_statement(guard, len(answers), len(comments)), params).scalar_one()
+    if stored:
+        return Cast(receipt, repeated=False)
+    if guard == "cap":
+        raise GroupFull(FULL_MESSAGE)
+    if not retry_is_error and receipt_exists(round_, receipt):
+        return Cast(receipt, repeated=True)
+    raise CodeAlreadyUsed(USED_MESSAGE)
