@@ -62,9 +62,9 @@ def ballot_path(folder: Path, ballots: int, mode: str) -> float:
     folder.mkdir()
     sweep_ms = MODES[mode]
     app = make_app(f"sqlite:///{folder / 'survey.db'}", folder, WAL_SWEEP_MS=sweep_ms or 0)
-    empty_wal = database.empty_wal
+    empty_and_stamp = database.empty_and_stamp
     if sweep_ms is None:
-        database.empty_wal = lambda conn, wait=None: True
+        database.empty_and_stamp = lambda conn, path, wait=None: True
     with app.app_context():
         with unit_of_work():
             round_ = import_round(dict(SPEC))
@@ -81,7 +81,7 @@ def ballot_path(folder: Path, ballots: int, mode: str) -> float:
     elapsed = time.perf_counter() - start
     with app.app_context():
         db.engine.dispose()
-    database.empty_wal = empty_wal
+    database.empty_and_stamp = empty_and_stamp
     return elapsed
 
 

@@ -14,7 +14,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
-from .wal import INLINE_WAIT, RETRY_AFTER, empty_wal, log_holds_data, presence, sweeper, waiting_connections
+from .wal import (
+    INLINE_WAIT, RETRY_AFTER, empty_and_stamp, log_holds_data, presence, sweeper, waiting_connections,
+)
 
 #: how long a SQLite writer waits for the write lock before giving up, as busy_timeout does
 WRITE_LOCK_WAIT = 10.0
@@ -148,7 +150,7 @@ def ballot_request_ended(error: BaseException | None = None) -> None:
         if alone or delay <= 0:
             db.session.close()  # nothing of this request may hold a read snapshot in the log
             with db.engine.connect() as conn:
-                if empty_wal(conn.connection.driver_connection, wait=INLINE_WAIT):
+                if empty_and_stamp(conn.connection.driver_connection, path, wait=INLINE_WAIT):
                     return
             delay = RETRY_AFTER  # a reader kept it out: the sweeper tries again soon
     except Exception:  # noqa: BLE001

@@ -29,6 +29,7 @@ import random
 import select
 import socket
 import sqlite3
+import struct
 import threading
 import time
 from urllib.parse import quote
@@ -70,9 +71,48 @@ def empty_wal(conn: sqlite3.Connection, wait: float | None = None) -> bool:
         conn.execute(f"PRAGMA busy_timeout={int(previous)}")
 
 
+def empty_and_stamp(conn: sqlite3.Connection, path: str, wait: float | None = None) -> bool:
+    """``empty_wal``, and when done, leave its start time for the other workers' sweepers."""
+    started = time.monotonic()
+    done = empty_wal(conn, wait)
+    if done:
+        _stamp(path, started)
+    return done
+
+
+def last_emptied(path: str) -> float | None:
+    """When (``time.monotonic``, the same clock in every process) the last emptying of the
+    log of ``path`` by any process started, or None when unknown."""
+    try:
+        fd = os.open(f"{path}-inflight", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = os.pread(fd, 8, 0)
+    finally:
+        os.close(fd)
+    return struct.unpack("<q", data)[0] / 1e9 if len(data) == 8 else None
+
+
+def _stamp(path: str, started: float) -> None:
+    try:
+        fd = os.open(f"{path}-inflight", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        os.pwrite(fd, struct.pack("<q", int(started * 1e9)), 0)
+    finally:
+        os.close(fd)
+
+
 class Sweeper:
     """Empties the logs of the SQLite databases this process wrote ballots to, each at most
-    ``delay`` seconds after the first commit since its last emptying."""
+    ``delay`` seconds after the first commit since its last emptying.
+
+    The workers share the work: an emptying leaves its start time in ``<database>-inflight``,
+    and a worker whose first pending commit came before that time has nothing of its own left
+    unless it committed again, which then waits at most ``delay`` after that emptying. Two
+    workers under load thus empty the log about once per ``delay`` between them, not each."""
 
     def __init__(self) -> None:
         self._pid = 0
@@ -82,7 +122,8 @@ class Sweeper:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._cond = threading.Condition()
-        self._due: dict[str, float] = {}  # database path -> when its log is emptied
+        #: database path -> (when its log is emptied, when its first commit since was noted, delay)
+        self._due: dict[str, tuple[float, float, float]] = {}
         self._sweeping: str | None = None  # the path being emptied now
         self._thread: threading.Thread | None = None
 
@@ -96,7 +137,8 @@ class Sweeper:
                 self._thread.start()
             elif path in self._due:
                 return  # a sweep is already coming: it takes this commit along
-            self._due.setdefault(path, time.monotonic() + delay)
+            now = time.monotonic()
+            self._due.setdefault(path, (now + delay, now, delay))
             self._cond.notify()  # only for a new due time: waking the thread costs the request the GIL
 
     def pending(self) -> bool:
@@ -126,13 +168,20 @@ class Sweeper:
             with self._cond:
                 while not self._due:
                     self._cond.wait()
-                path, due = min(self._due.items(), key=lambda item: item[1])
-                pause = due - time.monotonic()
-                if pause > 0:
-                    self._cond.wait(pause)
+                path, (due, first, delay) = min(self._due.items(), key=lambda item: item[1][0])
+                now = time.monotonic()
+                if due > now:
+                    self._cond.wait(due - now)
                     continue  # something earlier may have come in meanwhile
                 # commits noted from here on schedule the next sweep; those before are in the log
                 del self._due[path]
+                emptied = last_emptied(path)
+                if emptied is not None and emptied > first:  # another worker's emptying took ours
+                    if not log_holds_data(path):
+                        continue
+                    if emptied + delay > now:  # what came after it: at most delay after it
+                        self._due.setdefault(path, (emptied + delay, emptied, delay))
+                        continue
                 self._sweeping = path
             done = False
             try:
@@ -142,7 +191,8 @@ class Sweeper:
             with self._cond:
                 self._sweeping = None
                 if not done:
-                    self._due.setdefault(path, time.monotonic() + RETRY_AFTER)
+                    now = time.monotonic()
+                    self._due.setdefault(path, (now + RETRY_AFTER, now, RETRY_AFTER))
 
     @staticmethod
     def _sweep(path: str) -> bool:
@@ -155,7 +205,7 @@ class Sweeper:
             conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None,
                                    check_same_thread=False)
             try:
-                return empty_wal(conn)
+                return empty_and_stamp(conn, path)
             finally:
                 conn.close()
         except sqlite3.Error as exc:

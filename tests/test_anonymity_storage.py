@@ -312,10 +312,10 @@ def test_a_failed_emptying_still_shows_the_receipt_and_the_sweeper_empties_the_l
     if dialect() != "sqlite":
         pytest.skip("SQLite's -wal file")
 
-    def broken(conn, wait=None) -> bool:  # noqa: ANN001
+    def broken(conn, path, wait=None) -> bool:  # noqa: ANN001
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(database, "empty_wal", broken)
+    monkeypatch.setattr(database, "empty_and_stamp", broken)
     db_path = Path(db.engine.url.database)
     round_ = make_round()
     codes = issue_codes(round_, "staff", 2)

@@ -310,3 +310,40 @@ def test_presence_keeps_few_files_open(tmp_path: Path) -> None:
         presence.enter(path)
         presence.leave(path)
     assert len(presence._files) <= 9
+
+
+# --- two workers share the emptying --------------------------------------------------------------
+
+
+def test_an_emptying_by_another_worker_spares_this_one_its_own(database, sweeps, tmp_path: Path) -> None:  # noqa: ANN001
+    """Worker B's pending commit came before worker A emptied the log: B has nothing left."""
+    path, _, commit = database
+    (tmp_path / "ballots.db-inflight").touch(mode=0o600)
+    a, b = Sweeper(), Sweeper()
+    commit()
+    b.after_commit(str(path), 0.3)  # B's commit: due in 0.3 s
+    a.after_commit(str(path), 0.1)  # A empties first
+    assert wait_until(lambda: not a.pending() and not b.pending())
+    assert wal_size(path) == 0
+    time.sleep(0.05)
+    assert sweeps == ["sweep"]
+
+
+def test_a_commit_after_the_other_workers_emptying_is_still_emptied_in_time(database, tmp_path: Path) -> None:  # noqa: ANN001
+    """B's first commit came before A's emptying, B's second after it: B empties the log at
+    most its delay after A's emptying."""
+    path, _, commit = database
+    (tmp_path / "ballots.db-inflight").touch(mode=0o600)
+    a, b = Sweeper(), Sweeper()
+    commit()
+    b.after_commit(str(path), 0.4)
+    a.after_commit(str(path), 0.1)
+    assert wait_until(lambda: not a.pending())  # A emptied at about 0.1 s
+    emptied = wal.last_emptied(str(path))
+    assert emptied is not None
+    commit()  # B again, its sweep already due: not noted anew
+    b.after_commit(str(path), 0.4)
+    assert wal_size(path) > 0
+    assert wait_until(lambda: wal_size(path) == 0, seconds=3)
+    assert time.monotonic() - emptied < 0.4 + 0.3  # its delay after A's emptying, with slack
+    assert wait_until(lambda: not b.pending())
