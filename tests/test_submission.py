@@ -208,6 +208,21 @@ def test_once_per_device_false_lets_one_browser_answer_twice(client, make_round,
     assert ballots() == 2
 
 
+def test_a_page_sent_twice_to_a_link_without_a_device_limit_stores_one_ballot(client, make_round, spec) -> None:  # noqa: ANN001
+    """Without the once-per-device mark nothing stops the second copy before it is stored: the
+    receipt's uniqueness does, and the second copy is shown the same receipt."""
+    spec["groups"][1]["once_per_device"] = False
+    make_round(spec)
+    form = {**open_page(client, "/r/r2012/students"), "a:B01:service": "satisfied"}
+
+    first = client.post("/r/r2012/students", data=form)
+    second = client.post("/r/r2012/students", data=form)
+
+    assert first.status_code == second.status_code == 200
+    assert receipt_of(second) == receipt_of(first) is not None
+    assert ballots() == 1
+
+
 def test_the_browser_limit_of_one_round_does_not_block_another(client, make_round, spec, submit) -> None:  # noqa: ANN001
     make_round(spec)
     make_round(dict(spec, slug="r2013"))

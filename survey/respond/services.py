@@ -9,11 +9,13 @@ only the day it was cast. Its receipt and its comments go to tables of their own
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
 
 from sqlalchemy import TextClause, bindparam, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from ..codes.services import ALPHABET
 from ..errors import ServiceError
@@ -148,6 +150,10 @@ def cast_ballot(
         return _cast_in_one_statement(conn, round_, group, answers=answers, comments=comments, receipt=receipt,
                                       code_id=code_id, cap=cap, subject_ids=subject_ids, item_ids=item_ids,
                                       retry_is_error=retry_is_error)
+    if conn.dialect.name == "sqlite" and len(answers) <= ANSWERS_PER_STATEMENT:
+        return _cast_on_sqlite(conn, round_, group, answers=answers, comments=comments, receipt=receipt,
+                               code_id=code_id, cap=cap, subject_ids=subject_ids, item_ids=item_ids,
+                               retry_is_error=retry_is_error)
     if code_id is not None:
         spent = conn.execute(_SPEND_CODE, {"code_id": code_id})
         if spent.rowcount != 1:
@@ -201,3 +207,52 @@ def _cast_in_one_statement(conn, round_: Round, group: Group, *, answers: dict[t
     if not retry_is_error and receipt_exists(round_, receipt):
         return Cast(receipt, repeated=True)
     raise CodeAlreadyUsed(USED_MESSAGE)
+
+
+#: the statements of ``_cast_on_sqlite``, in SQLite's own named-parameter form
+_SQLITE_SPEND_CODE = "DELETE FROM ballot_codes WHERE id = :code_id"
+_SQLITE_INSERT_BALLOT = ("INSERT INTO ballots (id, round_id, group_id, cast_on) "
+                         "VALUES (:ballot_id, :round_id, :group_id, :cast_on)")
+_SQLITE_INSERT_RECEIPT = "INSERT INTO receipts (id, round_id, receipt) VALUES (:receipt_id, :round_id, :receipt)"
+_SQLITE_INSERT_COMMENT = ("INSERT INTO comments (id, round_id, subject_id, group_id, text) "
+                          "VALUES (:id, :round_id, :subject_id, :group_id, :text)")
+_SQLITE_TAKE_OPEN_BALLOT = ("UPDATE round_groups SET open_ballots = open_ballots + 1 "
+                            "WHERE id = :group_id AND open_ballots < :cap")
+
+
+def _cast_on_sqlite(conn, round_: Round, group: Group, *, answers: dict[tuple[str, str], str],  # noqa: ANN001
+                    comments: dict[str, str], receipt: str, code_id: int | None, cap: int | None,
+                    subject_ids: dict[str, int], item_ids: dict[str, int], retry_is_error: bool) -> Cast:
+    """``cast_ballot`` on SQLite: the same rows, through the driver's own connection.
+
+    The write lock is held from ``BEGIN IMMEDIATE`` to the commit, and the other worker waits
+    for it: SQLAlchemy's work per statement (about 0.7 ms per ballot in all, measured under the
+    ballot benchmark) was most of that time. Everything is prepared before the first
+    statement; what runs under the lock is the statements alone.
+    """
+    params: dict[str, object] = {
+        "code_id": code_id, "cap": cap, "round_id": round_.id, "group_id": group.id, "ballot_id": random_id(),
+        "cast_on": datetime.now(BEIJING).date().isoformat(), "receipt_id": random_id(), "receipt": receipt,
+    }
+    answer_params: dict[str, object] = {"ballot_id": params["ballot_id"]}
+    for n, ((s, i), level) in enumerate(answers.items()):
+        answer_params[f"s{n}"], answer_params[f"i{n}"], answer_params[f"l{n}"] = subject_ids[s], item_ids[i], level
+    comment_rows = [{"id": random_id(), "round_id": round_.id, "subject_id": subject_ids[s], "group_id": group.id,
+                     "text": text} for s, text in comments.items()]
+    driver = conn.connection.driver_connection
+    try:
+        if code_id is not None and driver.execute(_SQLITE_SPEND_CODE, params).rowcount != 1:
+            if not retry_is_error and receipt_exists(round_, receipt):
+                return Cast(receipt, repeated=True)
+            raise CodeAlreadyUsed(USED_MESSAGE)
+        driver.execute(_SQLITE_INSERT_BALLOT, params)
+        driver.execute(_SQLITE_INSERT_RECEIPT, params)
+        if answers:
+            driver.execute(_insert_answers(len(answers)).text, answer_params)
+        if comment_rows:
+            driver.executemany(_SQLITE_INSERT_COMMENT, comment_rows)
+        if cap is not None and driver.execute(_SQLITE_TAKE_OPEN_BALLOT, params).rowcount != 1:
+            raise GroupFull(FULL_MESSAGE)
+    except sqlite3.IntegrityError as exc:  # as SQLAlchemy would raise it: the callers catch that
+        raise IntegrityError("INSERT", None, exc) from exc
+    return Cast(receipt, repeated=False)
