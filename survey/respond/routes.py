@@ -23,7 +23,7 @@ from ..codes.services import (
     KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
 )
 from ..database import (
-    ballot_request_ended, ballot_request_started, end_read_without_transaction, read_without_transaction, unit_of_work,
+    ballot_request_ended, ballot_request_started, end_read_without_transaction, read_without_transaction,
     write_unit_of_work,
 )
 from ..extensions import db
