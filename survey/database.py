@@ -111,7 +111,7 @@ def end_read_without_transaction() -> None:
         db.session.rollback()
 
 
-def _sqlite_file() -> str | None:
+def sqlite_file() -> str | None:
     """The SQLite database's file, or None (another database, or one in memory)."""
     engine = db.engine
     if engine.dialect.name != "sqlite":
@@ -126,7 +126,7 @@ def _sqlite_file() -> str | None:
 
 def ballot_request_started() -> None:
     """A request for the ballot pages begins (see ``ballot_request_ended``)."""
-    path = _sqlite_file()
+    path = sqlite_file()
     if path is not None:
         presence.enter(path)
         g.survey_wal_path = path
@@ -166,6 +166,6 @@ def empty_wal_at_start(app: object) -> None:
     if not isinstance(app, Flask) or "sqlalchemy" not in app.extensions:
         return
     with app.app_context():
-        path = _sqlite_file()
+        path = sqlite_file()
         if path is not None and log_holds_data(path):
             sweeper.after_commit(path, 0)

@@ -71,6 +71,12 @@ def empty_wal(conn: sqlite3.Connection, wait: float | None = None) -> bool:
         conn.execute(f"PRAGMA busy_timeout={int(previous)}")
 
 
+def inflight_file(path: str) -> str:
+    """The file beside the database that the workers lock (``Presence``) and in which an
+    emptying leaves its start time (``last_emptied``)."""
+    return f"{path}-inflight"
+
+
 def empty_and_stamp(conn: sqlite3.Connection, path: str, wait: float | None = None) -> bool:
     """``empty_wal``, and when done, leave its start time for the other workers' sweepers."""
     started = time.monotonic()
@@ -84,7 +90,7 @@ def last_emptied(path: str) -> float | None:
     """When (``time.monotonic``, the same clock in every process) the last emptying of the
     log of ``path`` by any process started, or None when unknown."""
     try:
-        fd = os.open(f"{path}-inflight", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(inflight_file(path), os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -96,7 +102,7 @@ def last_emptied(path: str) -> float | None:
 
 def _stamp(path: str, started: float) -> None:
     try:
-        fd = os.open(f"{path}-inflight", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(inflight_file(path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return
     try:
@@ -274,7 +280,7 @@ class Presence:
         """``flock`` the file of ``path``; False only when a non-blocking lock is refused."""
         if path not in self._files:
             try:
-                self._files[path] = os.open(f"{path}-inflight", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._files[path] = os.open(inflight_file(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except OSError as exc:
                 log.warning("no -inflight file beside %s (%s): the log is emptied in every request", path, exc)
                 self._files[path] = None

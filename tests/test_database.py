@@ -1,4 +1,5 @@
-"""The embedded SQLite database runs in WAL mode with foreign keys on and writers queueing."""
+"""The database connections: SQLite in WAL mode with foreign keys on and writers queueing;
+PostgreSQL reading a ballot page outside a transaction."""
 
 from __future__ import annotations
 

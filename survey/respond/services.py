@@ -62,8 +62,8 @@ ANSWERS_PER_STATEMENT = 200
 
 @lru_cache(maxsize=64)
 def _insert_answers(rows: int) -> TextClause:
-    """One INSERT of ``rows`` answers of one ballot. PostgreSQL runs one statement for the
-    ballot instead of one per answer (each its own parse, plan and execution in the server)."""
+    """One INSERT of ``rows`` answers of one ballot (SQLite; on PostgreSQL the answers past
+    the first ``ANSWERS_PER_STATEMENT``): one statement instead of one per answer."""
     values = ", ".join(f"(:ballot_id, :s{n}, :i{n}, :l{n})" for n in range(rows))
     return text(f"INSERT INTO {Answer.__tablename__} (ballot_id, subject_id, item_id, level) VALUES {values}")
 

@@ -13,7 +13,8 @@ from scoring.spec import RoundSpec, SpecError, parse_spec
 from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import BallotCode, Group, Item, Round, Subject
-from ..wal import RETRY_AFTER, empty_wal, sweeper
+from ..database import sqlite_file
+from ..wal import RETRY_AFTER, empty_and_stamp, empty_wal, sweeper
 from .lifecycle import RoundStatus, transition
 from .reseal import reseal_ballot_tables
 
@@ -165,11 +166,11 @@ def compact_storage() -> None:
     engine = db.engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "sqlite":
-            driver = conn.connection.driver_connection
+            driver, path = conn.connection.driver_connection, sqlite_file()
             empty_wal(driver, wait=5)
             conn.execute(text("VACUUM"))
-            if not empty_wal(driver, wait=5):  # readers for five seconds: the sweeper goes on
-                sweeper.after_commit(engine.url.database, RETRY_AFTER)
+            if path is not None and not empty_and_stamp(driver, path, wait=5):  # readers for 5 s
+                sweeper.after_commit(path, RETRY_AFTER)
         elif engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE ballot_codes, ballots, answers, comments, receipts"))
             try:
