@@ -116,6 +116,7 @@ def _transition_command(action: str, help_text: str) -> None:
     @click.argument("slug")
     @refusals
     def command(slug: str) -> None:
+        from .auth import audit
         from .rounds.services import compact_storage, move_round
 
         with unit_of_work():
@@ -123,6 +124,7 @@ def _transition_command(action: str, help_text: str) -> None:
         if action == "close":
             compact_storage()
         click.echo(said)
+        click.echo(audit.head_line())
 
 
 _transition_command("open", "Open a draft round: it takes ballots within its time window.")

@@ -1,9 +1,11 @@
 """Configuration: defaults, then ``SURVEY_*`` environment variables, then the factory's dict.
 
-Two keys, kept apart so that rotating one never voids the other: ``SECRET_KEY`` signs sessions,
+Keys, kept apart so that rotating one never voids another: ``SECRET_KEY`` signs sessions,
 CSRF tokens and receipt tickets; ``CODE_KEY`` hashes ballot codes (rotating it would void every
 printed code, so the service refuses to start with a key other than the one codes were issued
-under). Each is generated once into the instance folder when not configured.
+under); ``AUDIT_KEY`` chains the audit log (an HMAC: whoever can write the database but lacks
+this key cannot rewrite the log unnoticed). Each is generated once into the instance folder
+when not configured, and like the database it must be backed up (docs/operations.md).
 
 Files this service writes hold ballot codes or answers: the instance folder is private (0700),
 key files and the SQLite database (with its ``-wal`` and ``-shm``) are 0600.
@@ -77,6 +79,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = instance_secret(instance / "secret_key")
     if not app.config.get("CODE_KEY"):
         app.config["CODE_KEY"] = instance_secret(instance / "code_key")
+    if not app.config.get("AUDIT_KEY"):
+        app.config["AUDIT_KEY"] = instance_secret(instance / "audit_key")
     _private_sqlite_file(app.config["DATABASE_URL"])
 
 

@@ -30,6 +30,7 @@ from .pg_server import PostgresServer, find_bindir, start_server
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET = "test-secret-key"
 CODE_KEY = "test-code-key"
+AUDIT_KEY = "test-audit-key"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -52,7 +53,8 @@ def pg_server() -> Iterator[PostgresServer]:
 def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY, "TESTING": True})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY, "AUDIT_KEY": AUDIT_KEY,
+                      "TESTING": True})
     app.instance_path = str(instance)
     with app.app_context():
         upgrade()
@@ -117,6 +119,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET,
         "CODE_KEY": CODE_KEY,
+        "AUDIT_KEY": AUDIT_KEY,
         "BASE_URL": "https://survey.example.edu.cn",
         "TESTING": True,
     })

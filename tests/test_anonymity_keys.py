@@ -14,13 +14,13 @@ from flask import Flask
 from survey import create_app
 from survey.config import instance_secret
 
-from .conftest import CODE_KEY, SECRET, page_tokens
+from .conftest import AUDIT_KEY, CODE_KEY, SECRET, page_tokens
 
 
 def twin(app: Flask, **config) -> Flask:  # noqa: ANN003
     """Another app on the same database, as after a restart with other settings."""
     other = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY,
-                        "BASE_URL": app.config["BASE_URL"], "TESTING": True, **config})
+                        "AUDIT_KEY": AUDIT_KEY, "BASE_URL": app.config["BASE_URL"], "TESTING": True, **config})
     other.instance_path = app.instance_path
     return other
 
@@ -95,7 +95,7 @@ def test_the_key_fingerprint_is_stored_not_the_key(app, make_round, issue_codes)
     from survey.models import KeyFingerprint
 
     issue_codes(make_round(), "staff", 1)
-    (stored,) = db.session.query(KeyFingerprint).all()
+    stored = db.session.get(KeyFingerprint, "ballot-codes")
     assert stored.fingerprint == key_fingerprint() and CODE_KEY not in stored.fingerprint
 
 
@@ -184,7 +184,7 @@ def test_code_lists_slips_and_exports_are_private(app, runner, make_round, tmp_p
     assert mode(out / "codes.csv") == 0o600 and mode(out / "slips.pdf") == 0o600
     assert mode(out / "export") == 0o700
     assert {p.name: mode(p) for p in (out / "export").iterdir()} == dict.fromkeys(
-        ("answers.csv", "comments.csv", "org.csv", "spec.json"), 0o600)
+        ("answers.csv", "comments.csv", "org.csv", "spec.json", "audit_head.txt"), 0o600)
 
 
 def test_flask_run_refuses_to_start_under_another_code_key(app, make_round, issue_codes, tmp_path) -> None:  # noqa: ANN001
@@ -196,7 +196,7 @@ def test_flask_run_refuses_to_start_under_another_code_key(app, make_round, issu
     issue_codes(make_round(), "staff", 1)
     db.session.remove()
     env = {**os.environ, "SURVEY_DATABASE_URL": app.config["DATABASE_URL"], "SURVEY_SECRET_KEY": SECRET,
-           "SURVEY_CODE_KEY": "not-the-key"}
+           "SURVEY_CODE_KEY": "not-the-key", "SURVEY_AUDIT_KEY": AUDIT_KEY}
     flask = Path(sys.executable).with_name("flask")
     result = subprocess.run([str(flask), "--app", "survey", "run", "--port", "1"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)

@@ -22,7 +22,7 @@ import pytest
 
 from survey.codes.services import normalize_code
 
-from .conftest import CODE_KEY, SECRET
+from .conftest import AUDIT_KEY, CODE_KEY, SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ def free_port() -> int:
 def gunicorn_env(database_url: str, port: int, code_key: str = CODE_KEY) -> dict[str, str]:
     return {
         **os.environ, "SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": SECRET,
-        "SURVEY_CODE_KEY": code_key, "SURVEY_BIND": f"127.0.0.1:{port}", "SURVEY_WORKERS": "1",
+        "SURVEY_CODE_KEY": code_key, "SURVEY_AUDIT_KEY": AUDIT_KEY, "SURVEY_BIND": f"127.0.0.1:{port}", "SURVEY_WORKERS": "1",
         "SURVEY_BASE_URL": "https://survey.example.edu.cn",
     }
 
@@ -171,7 +171,7 @@ def test_make_run_says_it_is_not_for_a_real_round() -> None:
 
 def test_flask_run_debug_refuses_an_address_others_can_reach(tmp_path) -> None:  # noqa: ANN001
     env = {**os.environ, "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SURVEY_SECRET_KEY": SECRET,
-           "SURVEY_CODE_KEY": CODE_KEY}
+           "SURVEY_CODE_KEY": CODE_KEY, "SURVEY_AUDIT_KEY": AUDIT_KEY}
     flask = Path(sys.executable).with_name("flask")
     result = subprocess.run(
         [str(flask), "--app", "survey", "run", "--debug", "--host", "0.0.0.0", "--port", str(free_port())],

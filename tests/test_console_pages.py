@@ -207,7 +207,8 @@ def test_export_zip_is_sealed_while_open_and_audited_when_closed(organizer, make
     answer = organizer.get("/console/rounds/r2012/export.zip")
     assert answer.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(answer.get_data())).namelist()
-    assert sorted(names) == ["r2012/answers.csv", "r2012/comments.csv", "r2012/org.csv", "r2012/spec.json"]
+    assert sorted(names) == ["r2012/answers.csv", "r2012/audit_head.txt", "r2012/comments.csv", "r2012/org.csv",
+                             "r2012/spec.json"]
     assert [a for a, _ in audit_rows()][-1] == "export"
 
 

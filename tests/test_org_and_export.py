@@ -220,7 +220,7 @@ def test_export_writes_the_org_ratings_and_the_spec(runner, closed_round, outdir
     assert sorted(map(tuple, rows)) == [("B01", "张三", "92"), ("B01", "李四", "88.5"), ("B02", "张三", "75")]
     assert json.loads((outdir / "spec.json").read_text(encoding="utf-8-sig")) == spec
     assert sorted(p.name for p in outdir.iterdir()) == [
-        "answers.csv", "comments.csv", "org.csv", "ratings.csv", "spec.json",
+        "answers.csv", "audit_head.txt", "comments.csv", "org.csv", "ratings.csv", "spec.json",
     ]
 
 

@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from survey import create_app
 from survey.auth.services import ACCOUNT_LIMIT, ADDRESS_LIMIT
 
-from .conftest import SECRET, PhoneClient
+from .conftest import AUDIT_KEY, SECRET, PhoneClient
 from .console_helpers import PASSWORD, make_user, sign_in
 
 
 @pytest.fixture
 def second_app(app, database_url):  # noqa: ANN001, ANN201
     """Another app instance on the same database: another gunicorn worker, or another machine."""
-    other = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "TESTING": True,
+    other = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "AUDIT_KEY": AUDIT_KEY, "TESTING": True,
                         "BASE_URL": "https://survey.example.edu.cn"})
     other.instance_path = app.instance_path
     other.test_client_class = PhoneClient

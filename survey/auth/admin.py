@@ -107,6 +107,6 @@ def audit_log():  # noqa: ANN201
     total = db.session.scalar(select(func.count()).select_from(AuditEntry))
     checked, broken = audit.verify_chain()
     return render_template(
-        "console/audit.html", entries=entries, total=total, checked=checked, broken=broken,
+        "console/audit.html", entries=entries, total=total, checked=checked, broken=broken, head=audit.head(),
         next_before=entries[-1]["entry"].id if len(entries) == AUDIT_PAGE else None,
     )

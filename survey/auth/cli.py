@@ -119,16 +119,32 @@ def users_list() -> None:
         click.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'disabled'}\t{rounds}")
 
 
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain; exit 0 when whole, else 1 naming the first broken entry."""
-    from .audit import verify_chain
+def _head_option(_ctx: click.Context, _param: click.Parameter, value: str | None):  # noqa: ANN202
+    from .audit import Head
 
-    checked, broken = verify_chain()
+    if value is None:
+        return None
+    try:
+        return Head.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@audit_cli.command("verify")
+@click.option("--head", "expected", metavar="COUNT:HASH", callback=_head_option,
+              help="a head written down earlier (printed by rounds open/close/publish, in each export): "
+                   "the log must still reach it, so newest entries removed are caught too")
+def audit_verify(expected) -> None:  # noqa: ANN001
+    """Recompute the keyed hash chain; exit 0 when whole, else 1 naming the first broken entry."""
+    from .audit import head, verify_chain
+
+    checked, broken = verify_chain(expected)
     if broken is not None:
         click.echo(str(broken), err=True)
         sys.exit(1)
-    click.echo(f"audit log whole: {checked} entries, each chained to the one before")
+    reached = f"; it reaches the head given ({expected})" if expected is not None else ""
+    click.echo(f"audit log whole: {checked} entries, each chained to the one before under the audit key{reached}")
+    click.echo(f"head now: {head()}")
 
 
 @audit_cli.command("show")

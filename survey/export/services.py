@@ -1,4 +1,6 @@
-"""Writing a round out as the files of CONTRACT.md: answers.csv, comments.csv, org.csv, spec.json.
+"""Writing a round out: answers.csv, comments.csv, org.csv, spec.json, and audit_head.txt (the
+audit log's head when the export was made, so that whoever keeps the files can later check
+that no entry up to then was removed: ``flask --app survey audit verify --head COUNT:HASH``).
 
 ``response_id`` is drawn afresh for every export and ballots are written in random order, so
 an export carries no stored id and no order of arrival.
@@ -88,7 +90,7 @@ class ExportFile:
 
 
 def export_files(round_: Round) -> dict[str, ExportFile]:
-    """The four files of an export, as bytes: the CLI writes them into a folder, the console
+    """The files of an export, as bytes: the CLI writes them into a folder, the console
     streams them as a zip. Refused while the round is draft or open: results stay sealed."""
     if round_.state.results_sealed:
         raise ExportRefused(
@@ -118,11 +120,21 @@ def export_files(round_: Round) -> dict[str, ExportFile]:
         "org.csv": ExportFile(csv_bytes(("subject", "rater", "score"), ((s, r, f"{v:g}") for s, r, v in org)), len(org)),
         "spec.json": ExportFile(
             (json.dumps(round_.spec, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 1),
+        "audit_head.txt": ExportFile(audit_head_text(), 1),
     }
 
 
+def audit_head_text() -> bytes:
+    """The audit log's head on the first line, what it is for on the second."""
+    from ..auth.audit import head
+
+    current = head()
+    return (f"{current}\n审计日志在导出时的末条记录（条数:哈希）；核对：flask --app survey audit verify --head {current}\n"
+            ).encode("utf-8")
+
+
 def export_round(round_: Round, out: Path) -> dict[str, int]:
-    """Write the four files of ``export_files`` into ``out`` (created if missing), each
+    """Write the files of ``export_files`` into ``out`` (created if missing), each
     complete or not at all; returns rows written per file."""
     files = export_files(round_)
     out.mkdir(parents=True, exist_ok=True)

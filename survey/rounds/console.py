@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 
+from ..auth import audit
 from ..auth.access import round_for
 from ..console import bp
 from ..database import unit_of_work
@@ -65,7 +66,7 @@ def move(slug: str, action: str):  # noqa: ANN201
         said = move_round(round_, action)
     if action == "close":
         compact_storage()
-    flash(f"{MOVE_NAMES[action]}：完成。{said}", "ok")
+    flash(f"{MOVE_NAMES[action]}：完成。{said}（审计日志末条：{audit.head()}，请记下以便日后核对）", "ok")
     return redirect(url_for("console.round_overview", slug=slug), 303)
 
 
@@ -79,7 +80,6 @@ def export(slug: str):  # noqa: ANN201
 
     from flask import Response, abort
 
-    from ..auth import audit
     from ..export.services import export_files
 
     round_ = round_for(slug, "manage_rounds")
