@@ -67,6 +67,7 @@ SECRET = "bench-secret-key"
 SERVICE_ENV = {
     "SURVEY_SECRET_KEY": SECRET,
     "SURVEY_CODE_KEY": "bench-code-key",
+    "SURVEY_AUDIT_KEY": "bench-audit-key",
     "SURVEY_BASE_URL": "http://127.0.0.1",
     "SURVEY_OPEN_BALLOTS_PER_WINDOW": "1000000000",
 }
