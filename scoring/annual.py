@@ -28,6 +28,7 @@ from .io import atomic_path, read_roster, read_scorecard, write_csv_frame
 from .rules import grade_all
 from .scorecard import format_table
 from .spec import GradeBand, Rule, SpecError, parse_grades, parse_rules
+from .words import annual_notes, metric_words, rule_words
 
 
 @dataclass(frozen=True)
@@ -219,29 +220,53 @@ def _as_float(value: object) -> float:
 
 
 def rules_frame(weights: AnnualWeights) -> pd.DataFrame:
-    """The settings used, one per row, for the workbook's rules sheet."""
+    """The settings used, one per row, in Chinese, for the workbook's ``规则`` sheet."""
     rows: list[tuple[str, str, str]] = []
     total = sum(c.weight for c in weights.components)
     for c in weights.components:
-        source = f"scorecard column {c.source}" if c.source else "roster column"
-        rows.append(("component", c.name, f"weight {c.weight:g} ({c.weight / total:.2%} of the score), {source}"))
-    rows.append(("formula", "annual_score", "Σ weight·component / Σ weight; empty if a component is missing"))
+        source = f"取自本轮评议结果的「{metric_words(None, c.source)}」（{c.source}）" if c.source else "取自名册"
+        rows.append(("组成部分", c.name, f"权重 {c.weight:g}（占年度得分的 {c.weight / total:.2%}），{source}"))
+    rows.append(("计算方法", "年度得分", "各组成部分得分按权重加权平均（Σ 权重×得分 ÷ Σ 权重）；缺少任一组成部分则无年度得分"))
     for band in weights.grades:
-        rows.append(("grade", band.grade, f"annual_score ≥ {band.min:g}"))
+        rows.append(("等次", band.grade, f"年度得分 ≥ {band.min:g}"))
     for place, rule in enumerate(weights.rules, start=1):
-        action = "grade" if rule.action == "grade" else "at_most"
-        rows.append((f"rule {place}", f"{rule.metric} {rule.direction} {rule.threshold:g}",
-                     f"{action} {rule.target}" + (" (review)" if rule.review else "")))
+        rows.append((f"规则{place}", rule_words(None, rule), "触发时需考核委员会确认" if rule.review else ""))
     if weights.top_share_cap is not None:
-        rows.append(("top_share_cap", f"{weights.top_share_cap:g}",
-                     f"{weights.top_share_rounding}(cap × graded subjects) keep the best grade"))
-    return pd.DataFrame(rows, columns=["kind", "name", "setting"])
+        how = "向下取整" if weights.top_share_rounding == "floor" else "四舍五入"
+        best = weights.grades[0].grade if weights.grades else "最高等次"
+        rows.append(("名额上限", f"「{best}」不超过 {weights.top_share_cap * 100:g}%",
+                     f"名额 = 有年度得分的人数 × {weights.top_share_cap * 100:g}%，{how}；按年度得分排序，名额以外的降为第二等次"))
+    return pd.DataFrame(rows, columns=["类别", "名称", "设置"])
 
 
 def _formats(result: AnnualResult) -> dict[str, str | None]:
     formats: dict[str, str | None] = {c.name: "0.00" for c in result.weights.components}
     formats.update(annual_score="0.00", rank="0")
     return formats
+
+
+#: the merged table's fixed columns as the people's sheet heads them
+ANNUAL_HEADERS = {"subject": "代码", "name": "名称", "annual_score": "年度得分", "grade": "等次", "rank": "名次",
+                  "flags": "说明"}
+#: the annual workbook's first sheet
+PEOPLE_SHEET = "年度考核"
+
+
+def people_table(result: AnnualResult) -> pd.DataFrame:
+    """The merged table for people: 代码, 名称, the components, 年度得分, 等次, 名次 and 说明 (the
+    flags in words, one note per line); numbers as numbers, empty where there is none."""
+    w = result.weights
+    table = result.table.drop(columns=["flags"]).copy()
+    table["flags"] = ["\n".join(annual_notes(str(f).split(";"), w.grades, w.rules, w.top_share_cap))
+                      for f in result.table["flags"]]
+    return table.rename(columns=ANNUAL_HEADERS)
+
+
+def formatted_people_table(result: AnnualResult) -> pd.DataFrame:
+    """:func:`people_table` as text, as the console's preview shows it."""
+    text = formatted_table(result)
+    text["flags"] = people_table(result)["说明"].str.replace("\n", "；", regex=False)
+    return text.rename(columns=ANNUAL_HEADERS)
 
 
 def formatted_table(result: AnnualResult) -> pd.DataFrame:
@@ -254,18 +279,25 @@ def formatted_table(result: AnnualResult) -> pd.DataFrame:
 
 
 def write_annual(result: AnnualResult, path: str | Path) -> None:
-    """``.csv``: the merged table alone (UTF-8 with BOM). ``.xlsx``: sheets ``annual`` (merged
-    table), ``scorecard``, ``rules`` and ``not_on_roster``."""
+    """``.csv``: the merged table alone (UTF-8 with BOM, the fixed columns). ``.xlsx``: for
+    people first, ``年度考核`` (the merged table headed in Chinese, flags in words); then
+    ``data`` (the merged table with the fixed columns, for programs), ``评议结果`` (the round's
+    scorecard as read), ``规则`` (the settings used) and ``不在名册`` (scorecard subjects not on
+    the roster)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         write_csv_frame(formatted_table(result), path)
         return
-    from .workbook import add_table_sheet, new_book
+    from .workbook import DATA_SHEET, add_table_sheet, new_book, people_frame
 
     book = new_book()
-    add_table_sheet(book, "annual", result.table, formats=_formats(result), freeze="C2")
-    add_table_sheet(book, "scorecard", result.scorecard, freeze="C2")
-    add_table_sheet(book, "rules", result.rules_used, formats={})
-    add_table_sheet(book, "not_on_roster", result.not_on_roster_rows, freeze="C2")
+    formats = {ANNUAL_HEADERS.get(k, k): v for k, v in _formats(result).items()}
+    add_table_sheet(book, PEOPLE_SHEET, people_table(result), formats=formats, freeze="C2")
+    add_table_sheet(book, DATA_SHEET, result.table, formats=_formats(result), freeze="C2")
+    frame, card_formats = people_frame(result.scorecard)
+    add_table_sheet(book, "评议结果", frame, formats=card_formats, freeze="D2")
+    add_table_sheet(book, "规则", result.rules_used, formats={})
+    frame, card_formats = people_frame(result.not_on_roster_rows)
+    add_table_sheet(book, "不在名册", frame, formats=card_formats, freeze="D2")
     with atomic_path(path) as tmp:
         book.save(tmp)

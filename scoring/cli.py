@@ -45,13 +45,16 @@ def _parser() -> argparse.ArgumentParser:
         "annual", help="merge a round's scorecard into the annual assessment (年度考核)",
         description="Weighted mean of the roster's components and scorecard columns, graded, "
                     "capped and ranked as in the round.")
-    annual.add_argument("--roster", required=True, type=Path, help="roster.csv: subject,name,<component>...")
+    annual.add_argument("--roster", required=True, type=Path,
+                        help="the roster: CSV (UTF-8, with or without BOM, or GB18030 as Excel saves it) or "
+                             ".xlsx (its first sheet), headed subject,name,<component>... or 代码,名称,<component>...")
     annual.add_argument("--scorecard", required=True, type=Path, help="the round's scorecard.csv")
     annual.add_argument("--weights", required=True, type=Path,
                         help="annual.json: components, grades, rules, top_share_cap")
     annual.add_argument("--out", required=True, type=Path,
-                        help="annual.xlsx (merged table, scorecard, rules, subjects not on the roster) "
-                             "or annual.csv (the merged table alone)")
+                        help="annual.xlsx (for people: the merged table headed in Chinese, then the sheet "
+                             "'data' with the fixed columns, the scorecard, the rules and the subjects not on "
+                             "the roster) or annual.csv (the merged table alone, fixed columns, for programs)")
     return parser
 
 
@@ -108,7 +111,7 @@ def run_annual(args: argparse.Namespace) -> None:
     from .io import csv_encoding
 
     weights = load_annual_weights(args.weights)
-    if csv_encoding(args.roster) == "gb18030":
+    if args.roster.suffix.lower() != ".xlsx" and csv_encoding(args.roster) == "gb18030":
         print(f"{args.roster}: read as GB18030 (GBK), as Excel saves CSV on a Chinese Windows", file=sys.stderr)
     result = merge_annual(weights, args.roster, args.scorecard)
     write_annual(result, args.out)

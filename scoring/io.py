@@ -299,12 +299,14 @@ def _validated_codes(path: Path, frame: pd.DataFrame, column: str, allowed: Sequ
     return codes
 
 
-def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) for each data row of a small CSV, with the header checked."""
+def _csv_rows(path: Path, required: Sequence[str],
+              aliases: dict[str, str] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) for each data row of a small CSV, with the header checked; ``aliases`` maps
+    a heading people write (代码) to the column it stands for (subject)."""
     encoding = csv_encoding(path)
     header = _read_header(path, encoding)
-    _check_header(path, header, required)
-    names = [h.strip() for h in header]
+    names = _named(header, aliases)
+    _check_header(path, names, required)
     try:
         with path.open(encoding=encoding, newline="") as fh:
             reader = csv.reader(fh)
@@ -321,6 +323,74 @@ def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[s
         raise InputError(path, None, f"malformed CSV: {exc}") from None
     except UnicodeDecodeError:
         raise InputError(path, None, "not UTF-8 text") from None
+
+
+def _named(header: Sequence[str], aliases: dict[str, str] | None) -> list[str]:
+    names = [h.strip() for h in header]
+    if aliases:
+        names = [aliases.get(n, n) for n in names]
+    return names
+
+
+def _xlsx_rows(path: Path, required: Sequence[str],
+               aliases: dict[str, str] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, row) for each data row of a workbook's first sheet, as :func:`_csv_rows`
+    gives them for a CSV: the first non-empty row is the header, cells are text (a whole
+    number written as one: 85, not 85.0), empty rows are skipped."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise InputError(path, None, "no such file") from None
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        raise InputError(path, None, "not a valid xlsx workbook") from None
+    try:
+        names: list[str] | None = None
+        for number, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+            texts = ["" if v is None else _cell_text(v).strip() for v in cells]
+            if not any(texts):
+                continue
+            if names is None:
+                while texts and not texts[-1]:
+                    texts.pop()
+                names = _named(texts, aliases)
+                _check_header(path, names, required)
+                continue
+            if any(texts[len(names):]):
+                raise InputError(path, number, f"a value beyond the {len(names)} headed columns")
+            texts += [""] * (len(names) - len(texts))
+            yield number, dict(zip(names, texts[:len(names)]))
+        if names is None:
+            raise InputError(path, 1, "empty sheet: expected a header row")
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    """A workbook cell as the text a CSV of it would hold (85.0 is 85)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def table_rows(path: str | Path, required: Sequence[str],
+               aliases: dict[str, str] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) for each data row of a small table a person brings: a CSV (UTF-8 with or
+    without a byte order mark, or GB18030 as Excel saves it on a Chinese Windows), or the first
+    sheet of an ``.xlsx`` workbook (line = the sheet's row number). Headings are stripped and
+    renamed by ``aliases``; ``required`` columns must be there.
+
+    Raises
+    ------
+    InputError
+        for a missing or repeated column, a row with the wrong number of fields, or a file that
+        cannot be read as either.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        return _xlsx_rows(path, required, aliases)
+    return _csv_rows(path, required, aliases)
 
 
 def _score(path: Path, line: int, column: str, text: str, *, required: bool = True) -> float | None:
@@ -369,8 +439,14 @@ def read_org(path: str | Path, spec: RoundSpec) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ORG_COLUMNS)).astype({"score": float})
 
 
+#: headings a roster may carry in Chinese, for the columns they stand for
+ROSTER_ALIASES = {"代码": "subject", "名称": "name"}
+
+
 def read_roster(path: str | Path, components: Sequence[str]) -> pd.DataFrame:
-    """Read ``roster.csv`` (``subject,name,<component>...``) for the annual assessment.
+    """Read the roster of the annual assessment (``subject,name,<component>...``, or headed
+    ``代码,名称,<component>...``): a CSV in UTF-8 (with or without BOM) or GB18030, or the first
+    sheet of an ``.xlsx`` workbook (:func:`table_rows`).
 
     Component cells are scores 0–100 or empty (a missing component). Returns ``subject``,
     ``name`` and one float column per component (NaN where empty), in file order.
@@ -384,7 +460,7 @@ def read_roster(path: str | Path, components: Sequence[str]) -> pd.DataFrame:
     path = Path(path)
     records: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line, row in _csv_rows(path, ("subject", "name", *components)):
+    for line, row in table_rows(path, ("subject", "name", *components), ROSTER_ALIASES):
         subject = row["subject"]
         if not KEY_PATTERN.match(subject):
             raise InputError(path, line, f"subject {subject!r} must match [A-Za-z0-9_-]{{1,32}}")

@@ -115,8 +115,9 @@ def test_blanked_group_figures_appear_nowhere(rounds, client) -> None:  # noqa: 
     b01 = next(r for r in csv.DictReader(io.StringIO(data.lstrip("\ufeff"))) if r["subject"] == "B01")
     assert b01["n_students"] == "2" and b01["score_students"] == "" and b01["positive_share_students"] == ""
     book = load_workbook(io.BytesIO(client.get("/console/rounds/y2025/scorecard.xlsx").get_data()))
-    values = [v for row in book["scorecard"].iter_rows(values_only=True) for v in row]
-    assert 70.0 not in values and 0.8333 not in values
+    for sheet in book.worksheets:
+        values = [v for row in sheet.iter_rows(values_only=True) for v in row]
+        assert 70.0 not in values and 0.8333 not in values, sheet.title
 
 
 def test_sorting_by_column_without_javascript(rounds, client) -> None:  # noqa: ANN001
@@ -220,11 +221,27 @@ def test_two_years_subject_page_and_ledger_show_before_and_after(rounds, make_ro
     assert conduct["整改后负面比例"] == 0.0 and conduct["整改后均分"] == 90.0
 
 
-def test_annual_merge_preview_and_download(rounds, client, runner, tmp_path) -> None:  # noqa: ANN001
+def _command_workbook(runner, tmp_path, roster_name: str, roster: bytes, weights: dict):  # noqa: ANN001, ANN202
+    """annual.xlsx as ``python -m scoring annual`` writes it from ``flask score``'s scorecard."""
     import json
 
     from scoring.cli import main as scoring_main
 
+    (tmp_path / roster_name).write_bytes(roster)
+    (tmp_path / "annual.json").write_text(json.dumps(weights, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(args=["score", "y2025", "--out", str(tmp_path / "s.csv")]).exit_code == 0
+    assert scoring_main(["annual", "--roster", str(tmp_path / roster_name), "--scorecard", str(tmp_path / "s.csv"),
+                         "--weights", str(tmp_path / "annual.json"), "--out", str(tmp_path / "annual.xlsx")]) == 0
+    return load_workbook(tmp_path / "annual.xlsx")
+
+
+def _same_workbook(mine, theirs) -> None:  # noqa: ANN001
+    assert mine.sheetnames == theirs.sheetnames
+    for name in theirs.sheetnames:
+        assert list(mine[name].iter_rows(values_only=True)) == list(theirs[name].iter_rows(values_only=True)), name
+
+
+def test_annual_merge_preview_and_download(rounds, client, runner, tmp_path) -> None:  # noqa: ANN001
     from .test_review_services import ANNUAL_WEIGHTS, ROSTER
 
     sign_in(client, "rev")
@@ -236,23 +253,70 @@ def test_annual_merge_preview_and_download(rounds, client, runner, tmp_path) -> 
                          data={**form, "roster": (io.BytesIO(ROSTER.encode()), "roster.csv")})
     assert answer.status_code == 200
     page = answer.get_data(as_text=True)
-    assert f'data-col="annual_score">{0.4 * 90 + 0.6 * 70.56:.2f}<' in page
-    roster_text = html.unescape(re.search(r'<textarea name="roster_csv"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+    assert f'data-col="年度得分">{0.4 * 90 + 0.6 * 70.56:.2f}<' in page
+    assert "<th>代码</th><th>名称</th>" in page and "annual_score" not in page.split("annual.json")[0]
+    kept = re.search(r'name="roster_kept" value="([^"]*)"', page).group(1)
     download = client.post("/console/rounds/y2025/annual",
-                           data={**form, "roster_csv": roster_text, "roster_name": "roster.csv", "download": "1"})
+                           data={**form, "roster_kept": kept, "roster_name": "roster.csv", "download": "1"})
     assert download.status_code == 200 and "annual.xlsx" in download.headers["Content-Disposition"]
-    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    (tmp_path / "annual.json").write_text(json.dumps(ANNUAL_WEIGHTS), encoding="utf-8")
-    assert runner.invoke(args=["score", "y2025", "--out", str(tmp_path / "s.csv")]).exit_code == 0
-    assert scoring_main(["annual", "--roster", str(tmp_path / "roster.csv"), "--scorecard", str(tmp_path / "s.csv"),
-                         "--weights", str(tmp_path / "annual.json"), "--out", str(tmp_path / "annual.xlsx")]) == 0
-    mine, theirs = load_workbook(io.BytesIO(download.get_data())), load_workbook(tmp_path / "annual.xlsx")
-    assert mine.sheetnames == theirs.sheetnames
-    for name in theirs.sheetnames:
-        assert list(mine[name].iter_rows(values_only=True)) == list(theirs[name].iter_rows(values_only=True))
+    _same_workbook(load_workbook(io.BytesIO(download.get_data())),
+                   _command_workbook(runner, tmp_path, "roster.csv", ROSTER.encode(), ANNUAL_WEIGHTS))
     bad = client.post("/console/rounds/y2025/annual", content_type="multipart/form-data",
                       data={**form, "roster": (io.BytesIO(b"subject,name,daily\nB01,x,abc\n"), "r.csv")})
-    assert bad.status_code == 422 and "r.csv 第2行" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "r.csv 第2行：「daily」“abc”不是数字" in bad.get_data(as_text=True)
+
+
+CHINESE_WEIGHTS = {
+    "components": {"日常考核": 0.4, "述职评议": 0.3, "群众评议": {"from": "composite", "weight": 0.3}},
+    "grades": [{"grade": "优秀", "min": 90}, {"grade": "合格", "min": 70}, {"grade": "基本合格", "min": 60},
+               {"grade": "不合格", "min": 0}],
+    "rules": [],
+}
+#: a roster as a school keeps it: headed in Chinese, the components the console offers by default
+CHINESE_ROSTER = "代码,名称,日常考核,述职评议\nB01,计算机学院党总支,92,88\nB02,机关党委,85,\n"
+
+
+def _xlsx(text: str) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for line in text.strip().splitlines():
+        book.active.append([int(v) if v.isdigit() else (v or None) for v in line.split(",")])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("name", "encode"), [
+    ("名册.xlsx", _xlsx), ("名册.csv", lambda t: t.encode("gb18030")), ("名册.csv", lambda t: t.encode("utf-8-sig"))])
+def test_annual_merge_takes_chinese_rosters_with_the_default_settings(rounds, client, runner, tmp_path, name,
+                                                                      encode) -> None:  # noqa: ANN001
+    """The page's own defaults (日常考核, 述职评议, 群众评议) and a roster headed 代码,名称 as Excel
+    saves it (xlsx, or CSV in GB18030 or UTF-8): preview, then download from the kept copy; the
+    workbook is the command's on the same files."""
+    sign_in(client, "rev")
+    empty = client.get("/console/rounds/y2025/annual").get_data(as_text=True)
+    assert 'value="日常考核"' in empty and 'value="述职评议"' in empty and 'value="群众评议"' in empty
+    form = {"csrf_token": console_token(client, "/console/rounds/y2025/annual"),
+            **{f: v for f, v in re.findall(r'name="((?:name|weight)\d)" value="([^"]*)"', empty)},
+            "source2": "composite", "grades": "优秀 90\n合格 70\n基本合格 60\n不合格 0", "cap": ""}
+    data = encode(CHINESE_ROSTER)
+    answer = client.post("/console/rounds/y2025/annual", content_type="multipart/form-data",
+                         data={**form, "roster": (io.BytesIO(data), name)})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200, page
+    # B01: 0.4·92 + 0.3·88 + 0.3·70.56 = 84.368
+    assert 'data-col="年度得分">84.37<' in page and 'data-col="等次">合格<' in page
+    assert "缺少「述职评议」得分，无年度得分、等次和名次" in page
+    kept = re.search(r'name="roster_kept" value="([^"]*)"', page).group(1)
+    download = client.post("/console/rounds/y2025/annual",
+                           data={**form, "roster_kept": kept, "roster_name": name, "download": "1"})
+    assert download.status_code == 200, download.get_data(as_text=True)
+    mine = load_workbook(io.BytesIO(download.get_data()))
+    _same_workbook(mine, _command_workbook(runner, tmp_path, name, data, CHINESE_WEIGHTS))
+    header, first, *_ = mine["年度考核"].iter_rows(values_only=True)
+    assert header == ("代码", "名称", "日常考核", "述职评议", "群众评议", "年度得分", "等次", "名次", "说明")
+    assert first[:5] == ("B01", "计算机学院党总支", 92, 88, 70.56) and first[5] == 84.37
 
 
 def test_round_overview_links_to_the_results_once_closed(rounds, client) -> None:  # noqa: ANN001

@@ -147,7 +147,7 @@ def test_annual_merge_is_the_library_workbook(round_2025, runner, tmp_path) -> N
     book.save(upload)
     ours = merge(results, upload.getvalue(), "名册.xlsx", weights)
     # B01: 0.4·90 + 0.6·70.56 (composite to 2 decimals, as the CSV carries it)
-    assert preview(ours)[0]["subject"] == "B01" and preview(ours)[0]["annual_score"] == f"{0.4 * 90 + 0.6 * 70.56:.2f}"
+    assert preview(ours)[0]["代码"] == "B01" and preview(ours)[0]["年度得分"] == f"{0.4 * 90 + 0.6 * 70.56:.2f}"
 
     (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
     (tmp_path / "annual.json").write_text(json.dumps(ANNUAL_WEIGHTS), encoding="utf-8")
@@ -167,7 +167,11 @@ def test_annual_merge_names_the_uploaded_file_on_errors(round_2025) -> None:  # 
     from survey.scorecard.services import round_results
 
     weights = weights_from_settings([ComponentSetting("daily", 1)], [("合格", 0)])
-    with pytest.raises(AnnualRefused, match=r"^roster.csv 第3行: daily '优' is not a number"):
+    with pytest.raises(AnnualRefused, match=r"^roster.csv 第3行：「daily」“优”不是数字$"):
         merge(round_results(round_2025), "subject,name,daily\nB01,甲,90\nB02,乙,优\n".encode(), "roster.csv", weights)
-    with pytest.raises(AnnualRefused, match="设置有误"):
+    with pytest.raises(AnnualRefused, match="^设置有误：组成部分“daily”：权重应为不小于 0 的数$"):
         weights_from_settings([ComponentSetting("daily", -1)], [("合格", 0)])
+    with pytest.raises(AnnualRefused, match="^名册.xlsx：不是有效的 xlsx 工作簿$"):
+        merge(round_results(round_2025), b"PK not really", "名册.xlsx", weights)
+    with pytest.raises(AnnualRefused, match=r"^r.csv 第1行：缺少列 「daily」（应有的列：代码、名称、「daily」"):
+        merge(round_results(round_2025), "代码,名称,日常\nB01,甲,90\n".encode("gb18030"), "r.csv", weights)

@@ -119,4 +119,4 @@ def test_score_writes_a_workbook(scored_round, runner, tmp_path) -> None:  # noq
     out = tmp_path / "scorecard.xlsx"
     assert runner.invoke(args=["score", scored_round.slug, "--out", str(out)]).exit_code == 0
     book = load_workbook(out)
-    assert book.worksheets[0]["A1"].value == "subject"
+    assert book.worksheets[0]["A1"].value == "排名" and book["data"]["A1"].value == "subject"

@@ -52,13 +52,37 @@ def test_xlsx_is_the_flask_score_workbook_with_remarks_added(round_2025, runner,
                              "date": "2025-12-20", "remark": "整改要落实到人"}])
     ours = load_workbook(io.BytesIO(scorecard_xlsx(round_results(round_2025).scorecard, remarks)))
     theirs = load_workbook(out)
-    assert ours.sheetnames == [*theirs.sheetnames, REMARKS_SHEET] == ["scorecard", "flags", REMARKS_SHEET]
+    assert ours.sheetnames == [*theirs.sheetnames, REMARKS_SHEET] == ["评议结果", "data", "标记说明", REMARKS_SHEET]
     for name in theirs.sheetnames:
         assert [list(r) for r in ours[name].iter_rows(values_only=True)] == \
                [list(r) for r in theirs[name].iter_rows(values_only=True)]
     rows = list(ours[REMARKS_SHEET].iter_rows(values_only=True))
     assert rows == [("代码", "评议对象", "点评人", "日期", "领导点评"),
                     ("B01", "计算机学院党总支", "王书记", "2025-12-20", "整改要落实到人")]
+
+
+def test_xlsx_is_for_people_first_with_the_csv_table_on_its_data_sheet(round_2025, tmp_path) -> None:  # noqa: ANN001
+    """The first sheet is headed in Chinese with the flags in words and blanked figures said
+    as 不予显示; the sheet ``data`` holds the scorecard.csv table, cell for cell."""
+    import pandas as pd
+
+    from survey.scorecard.services import round_results, scorecard_csv, scorecard_xlsx
+
+    results = round_results(round_2025)
+    (tmp_path / "s.csv").write_bytes(scorecard_csv(results.scorecard))
+    (tmp_path / "s.xlsx").write_bytes(scorecard_xlsx(results.scorecard))
+    data = pd.read_excel(tmp_path / "s.xlsx", sheet_name="data")
+    pd.testing.assert_frame_equal(data, pd.read_csv(tmp_path / "s.csv", encoding="utf-8-sig"), check_dtype=False)
+    book = load_workbook(tmp_path / "s.xlsx")
+    header, *rows = book["评议结果"].iter_rows(values_only=True)
+    assert header[:5] == ("排名", "代码", "单位", "等次", "综合得分") and header[-1] == "说明"
+    b01 = dict(zip(header, next(r for r in rows if r[1] == "B01")))
+    assert b01["等次"] == "良好" and b01["学生得分"] == "不予显示" and b01["离退休同志正面评价比例"] == "不予显示"
+    assert b01["教职工有效票"] == 4 and b01["教职工得分"] == 64.44
+    assert b01["说明"].splitlines() == ["学生、离退休同志的分项数据不予显示（有效票少于3张，或为防止推算），仍计入公众评分"]
+    assert not any(":" in str(v) for r in rows for v in r)  # no flag codes on the people's sheet
+    flags = list(book["标记说明"].iter_rows(values_only=True))
+    assert flags[0] == ("标记", "含义") and ("review:1", flags[1][1]) == flags[1] and flags[1][1].startswith("需复核")
 
 
 def test_subject_detail_shows_visible_groups_and_blanks_the_others(round_2025) -> None:  # noqa: ANN001

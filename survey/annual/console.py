@@ -14,9 +14,10 @@ from .services import (
     AnnualRefused,
     ComponentSetting,
     annual_xlsx,
+    keep_roster,
+    kept_roster,
     merge,
     preview,
-    roster_csv,
     weights_from_settings,
     weights_json,
 )
@@ -24,8 +25,10 @@ from .services import (
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SOURCES = {"": "名册", "composite": "综合得分", "public_score": "公众评分", "org_score": "组织评分"}
 ROWS = 5
+#: what a school's annual assessment usually weighs: the year's 日常考核 and 述职评议 from the
+#: roster, and this round's 群众评议 (its composite)
 DEFAULTS = {
-    "components": [("daily", "0.4", ""), ("org_review", "0.3", ""), ("mass_evaluation", "0.3", "composite")],
+    "components": [("日常考核", "0.4", ""), ("述职评议", "0.3", ""), ("群众评议", "0.3", "composite")],
     "grades": "优秀 90\n合格 70\n基本合格 60\n不合格 0",
     "cap": "",
 }
@@ -79,13 +82,11 @@ def annual(slug: str):  # noqa: ANN201
     if request.method == "GET":
         return render_template("annual/merge.html", **context)
     upload = request.files.get("roster")
-    roster_text = request.form.get("roster_csv", "")
     try:
         if upload is not None and upload.filename:
-            roster = roster_csv(upload.read(), upload.filename)
-            filename = upload.filename
-        elif roster_text:
-            roster, filename = roster_text.encode("utf-8"), request.form.get("roster_name", "roster.csv")
+            roster, filename = upload.read(), upload.filename
+        elif request.form.get("roster_kept"):
+            roster, filename = kept_roster(request.form["roster_kept"]), request.form.get("roster_name") or "roster.csv"
         else:
             raise AnnualRefused("请上传名册（CSV 或 xlsx）")
         components, grades, cap = _settings(request.form)
@@ -96,6 +97,8 @@ def annual(slug: str):  # noqa: ANN201
     if request.form.get("download"):
         return Response(annual_xlsx(result), mimetype=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{slug}-annual.xlsx"'})
-    return render_template("annual/merge.html", preview=preview(result), columns=list(result.table.columns),
+    rows = preview(result)
+    return render_template("annual/merge.html", preview=rows, columns=list(rows[0]) if rows else [],
+                           numeric=[c.name for c in result.weights.components] + ["年度得分", "名次"],
                            not_on_roster=result.not_on_roster, weights_text=weights_json(weights),
-                           roster_csv=roster.decode("utf-8-sig", errors="replace"), roster_name=filename, **context)
+                           roster_kept=keep_roster(roster), roster_name=filename, **context)

@@ -82,12 +82,72 @@ def test_annual_workbook_sheets_and_warning(run_cli, annual_files, tmp_path: Pat
     assert status == 0, err
     assert "warning" in err and "B09" in err
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["annual", "scorecard", "rules", "not_on_roster"]
-    first = book["annual"]
-    assert [c.value for c in first[1]][-4:] == ["annual_score", "grade", "rank", "flags"]
-    assert first["A2"].value == "B04" and first.freeze_panes is not None
-    assert [c.value for c in book["not_on_roster"]["A"]] == ["subject", "B09"]
-    assert any("positive_share below 0.6" in str(c.value) for c in book["rules"]["B"])
+    assert book.sheetnames == ["年度考核", "data", "评议结果", "规则", "不在名册"]
+    people = [list(r) for r in book["年度考核"].iter_rows(values_only=True)]
+    assert people[0] == ["代码", "名称", "daily", "org_review", "mass_evaluation", "年度得分", "等次", "名次", "说明"]
+    assert people[1][:8] == ["B04", "四支部", 95, 95, 95, 95, "合格", 1]
+    assert people[1][8] == "「优秀」名额已满（不超过20%），降为「合格」"
+    assert people[4][0] == "B03" and people[4][8] == "缺少「org_review」得分，无年度得分、等次和名次"
+    assert book["年度考核"].freeze_panes is not None
+    data = [list(r) for r in book["data"].iter_rows(values_only=True)]
+    assert data[0] == ["subject", "name", "daily", "org_review", "mass_evaluation", "annual_score", "grade", "rank",
+                       "flags"]
+    assert data[2][-1] == "review:1" and data[4][-1] == "missing:org_review"
+    header, row = book["不在名册"].iter_rows(values_only=True)
+    extra = dict(zip(header, row))
+    assert extra["代码"] == "B09" and extra["名称"] == "九支部" and extra["排名"] is None
+    assert extra["说明"] == "没有可计入的群体，无公众评分\n缺少组织评分或公众评分，无综合得分、等次和排名"
+    rules = [list(r) for r in book["规则"].iter_rows(values_only=True)]
+    assert ["规则1", "正面评价比例低于60%时，等次最高为「合格」", "触发时需考核委员会确认"] in rules
+    assert rules[1][:2] == ["组成部分", "daily"] and "40.00%" in rules[1][2]
+
+
+def test_annual_data_sheet_is_the_csv_table(run_cli, annual_files, tmp_path: Path) -> None:
+    """The workbook's ``data`` sheet holds what ``--out annual.csv`` writes, cell for cell."""
+    import pandas as pd
+
+    assert run_annual(run_cli, annual_files, tmp_path / "annual.xlsx")[0] == 0
+    assert run_annual(run_cli, annual_files, tmp_path / "annual.csv")[0] == 0
+    sheet = pd.read_excel(tmp_path / "annual.xlsx", sheet_name="data")
+    table = pd.read_csv(tmp_path / "annual.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(sheet, table, check_dtype=False)
+
+
+CHINESE_ROSTER = ROSTER.replace("subject,name,", "代码,名称,")
+
+
+@pytest.mark.parametrize("kind", ["utf-8", "utf-8-sig", "gb18030", "xlsx", "xlsx-chinese"])
+def test_annual_reads_every_kind_of_roster(run_cli, annual_files, tmp_path: Path, kind: str) -> None:
+    """A roster as Excel or a person saves it: CSV in UTF-8 (BOM or not) or GB18030, or a
+    workbook; headed subject,name or 代码,名称. Every one merges to the same table."""
+    assert run_annual(run_cli, annual_files, tmp_path / "plain.csv")[0] == 0
+    text = ROSTER if kind in ("utf-8", "xlsx") else CHINESE_ROSTER
+    if kind.startswith("xlsx"):
+        roster = tmp_path / "roster.xlsx"
+        book = openpyxl.Workbook()
+        for line in text.strip().splitlines():
+            book.active.append([float(v) if v.isdigit() else (v or None) for v in line.split(",")])
+        book.save(roster)
+    else:
+        roster = tmp_path / f"roster-{kind}.csv"
+        roster.write_bytes(text.encode(kind))
+    status, err = run_annual(run_cli, dict(annual_files, roster=roster), tmp_path / "out.csv")
+    assert status == 0, err
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+    assert ("GB18030" in err) == (kind == "gb18030")
+
+
+def test_annual_refuses_a_roster_workbook_without_the_columns(run_cli, annual_files, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["单位", "日常"])
+    book.active.append(["B01", 90])
+    book.save(roster)
+    status, err = run_annual(run_cli, dict(annual_files, roster=roster), tmp_path / "out.csv")
+    assert status == 2 and "roster.xlsx:1:" in err and "missing column(s) subject, name, daily, org_review" in err
+    roster.write_bytes(b"not a workbook")
+    status, err = run_annual(run_cli, dict(annual_files, roster=roster), tmp_path / "out.csv")
+    assert status == 2 and "not a valid xlsx workbook" in err
 
 
 def test_annual_refuses_a_from_column_the_scorecard_lacks(run_cli, annual_files, tmp_path: Path) -> None:

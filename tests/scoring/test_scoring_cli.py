@@ -59,15 +59,20 @@ def test_score_xlsx_and_summary(run_cli, round_files, tmp_path: Path) -> None:
                              "--out", out, "--summary", summary)
     assert status == 0, err
     book = openpyxl.load_workbook(out)
-    sheet = book.worksheets[0]
+    assert book.sheetnames == ["评议结果", "data", "标记说明"]
+    sheet = book.worksheets[0]  # for people: Chinese headings, shares as percentages, flags in words
     assert sheet.freeze_panes is not None and sheet.freeze_panes != "A1"
     header = [c.value for c in sheet[1]]
-    assert header[: len(BASE_COLUMNS)] == list(BASE_COLUMNS)
+    assert header[:6] == ["排名", "代码", "单位", "等次", "综合得分", "公众评分"] and header[-1] == "说明"
+    assert "教职工有效票" in header and "学生正面评价比例" in header
     row = {h: c for h, c in zip(header, sheet[2])}
+    assert row["公众评分"].number_format == "0.00" and row["正面评价比例"].number_format == "0.00%"
+    assert row["代码"].value == "B01" and row["单位"].value == "计算机学院党总支"
+    assert sheet.column_dimensions["C"].width >= 2 * len("计算机学院党总支")  # wide characters count twice
+    data_sheet = book["data"]  # for programs: the scorecard.csv table
+    assert [c.value for c in data_sheet[1]][: len(BASE_COLUMNS)] == list(BASE_COLUMNS)
+    row = {h: c for h, c in zip([c.value for c in data_sheet[1]], data_sheet[2])}
     assert row["public_score"].number_format == "0.00" and row["positive_share"].number_format == "0.0000"
-    name_width = sheet.column_dimensions["B"].width
-    assert name_width >= 2 * len("计算机学院党总支")  # wide characters count twice
-    assert book.sheetnames[1] == "flags"
     data = json.loads(summary.read_text(encoding="utf-8"))
     staff = next(g for g in data["groups"] if g["group"] == "staff")
     assert staff["received"] == 3 and data["ballots_received"] == 4
