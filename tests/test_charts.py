@@ -96,3 +96,38 @@ def test_reportlab_drawing_flips_y() -> None:
     bar = next(s for s in chart.shapes if isinstance(s, Rect))
     rect = next(s for s in drawing.contents[0].contents if isinstance(s, RLRect))
     assert rect.y == pytest.approx(chart.height - bar.y - bar.h) and rect.width == pytest.approx(bar.w)
+
+
+def test_shares_of_a_bar_add_up_to_100_by_largest_remainder() -> None:
+    from survey.scorecard.charts import rounded_shares
+
+    assert rounded_shares([1, 1, 1]) == [33.4, 33.3, 33.3]  # not 33.3 × 3 = 99.9
+    assert rounded_shares([2, 1, 0]) == [66.7, 33.3, 0.0]
+    assert rounded_shares([1, 1, 1], 0) == [34.0, 33.0, 33.0]
+    assert rounded_shares([0, 0]) == [0.0, 0.0]
+
+
+def test_shares_add_up_for_any_counts() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from survey.scorecard.charts import rounded_shares
+
+    @given(st.lists(st.integers(0, 10_000), min_size=1, max_size=6).filter(lambda c: sum(c) > 0), st.sampled_from([0, 1, 2]))
+    def check(counts: list[int], decimals: int) -> None:
+        shares = rounded_shares(counts, decimals)
+        units = [round(s * 10 ** decimals) for s in shares]
+        assert sum(units) == 100 * 10 ** decimals
+        for count, share in zip(counts, shares):  # each within one unit of its exact share
+            assert abs(share - 100 * count / sum(counts)) < 10 ** -decimals
+
+    check()
+
+
+def test_distribution_bar_labels_add_up_to_100() -> None:
+    chart = distribution_chart([DistributionRow("服务师生", [1, 1, 1], 0)], ["满意", "基本满意", "不满意"],
+                               ["positive", "positive", "negative"], width=900)
+    tips = [s.title for s in chart.shapes if isinstance(s, Rect) and s.title]
+    assert tips == ["满意 1 (33.4%)", "基本满意 1 (33.3%)", "不满意 1 (33.3%)"]
+    labels = [s.text for s in chart.shapes if isinstance(s, Text) and s.text.endswith("%")]
+    assert labels == ["34%", "33%", "33%"]

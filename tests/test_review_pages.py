@@ -346,3 +346,80 @@ def test_party_round_pages_speak_of_party_members(make_round, client) -> None:  
     assert "需复核：第1条规则（「不合格」比例高于三分之一时，等次定为「不合格」）触发" in page
     subject = client.get(f"/console/rounds/{spec['slug']}/subjects/P0001").get_data(as_text=True)
     assert "带头开展师生志愿服务" in subject and "政治合格" in subject
+
+
+@pytest.fixture
+def beijing_early_morning(monkeypatch):  # noqa: ANN001, ANN201
+    """The clock at 02:38 on 4 December 2026 in Beijing: still 3 December in UTC."""
+    from datetime import datetime, timezone
+
+    import survey.timefmt
+
+    moment = datetime(2026, 12, 3, 18, 38, tzinfo=timezone.utc)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # noqa: ANN001, ANN206
+            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
+
+    monkeypatch.setattr(survey.timefmt, "datetime", Clock)
+    return moment
+
+
+def test_dates_are_beijing_dates_on_the_page_the_workbook_and_the_pdf(rounds, client, beijing_early_morning,
+                                                                       tmp_path) -> None:  # noqa: ANN001
+    from .test_report_pdf import pdftotext
+
+    sign_in(client, "rev")
+    token = console_token(client, "/console/rounds/y2025/subjects/B01")
+    client.post("/console/rounds/y2025/subjects/B01/remark",
+                data={"csrf_token": token, "text": "作风建设要常抓不懈", "reviewer_name": "王书记"})
+    page = client.get("/console/rounds/y2025/subjects/B01").get_data(as_text=True)
+    assert "王书记，2026-12-04" in page and "2026-12-03" not in page
+    book = load_workbook(io.BytesIO(client.get("/console/rounds/y2025/scorecard.xlsx").get_data()))
+    assert [r[3] for r in book["领导点评"].iter_rows(values_only=True)] == ["日期", "2026-12-04"]
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(client.get("/console/rounds/y2025/scorecard.pdf").get_data())
+    text = pdftotext(pdf)
+    assert "生成于 2026-12-04" in text and "王书记，2026-12-04" in text and "2026-12-03" not in text
+
+
+def test_feedback_links_carry_the_stored_public_address(rounds, client) -> None:  # noqa: ANN001
+    """The organizer's browser reaches the console at its own address (the test client's
+    "localhost"); the link handed to the rated carries the installation's public address."""
+    from survey.database import unit_of_work
+    from survey.settings import set_base_url
+
+    with unit_of_work():
+        set_base_url("https://pingyi.example.edu.cn")
+    sign_in(client, "org")
+    token = console_token(client, "/console/rounds/y2025/feedback")
+    client.post("/console/rounds/y2025/feedback", data={"csrf_token": token, "subject": "B01", "days": "7"})
+    page = client.get("/console/rounds/y2025/feedback").get_data(as_text=True)
+    urls = re.findall(r'value="([^"]*/feedback/[^"]+)"', page)
+    assert len(urls) == 1 and urls[0].startswith("https://pingyi.example.edu.cn/feedback/")
+    assert "localhost" not in page
+    assert client.get(urls[0].removeprefix("https://pingyi.example.edu.cn")).status_code == 200
+
+
+def test_one_note_per_fact_on_the_scorecard_page_and_in_the_report(make_round, client, tmp_path) -> None:  # noqa: ANN001
+    """Students (2 ballots) fall below min_group_responses 3 and display_min 3: one note says
+    both, none says they still count; the three groups' low turnout is one note, not three."""
+    from .review_fixtures import SPEC
+    from .test_report_pdf import pdftotext
+
+    spec = spec_for("y2025", 2025)
+    spec["scheme"] = dict(SPEC["scheme"], min_group_responses=3, min_participation=0.6)
+    closed_round(make_round, spec)
+    make_user("rev", "reviewer", ["y2025"])
+    sign_in(client, "rev")
+    page = client.get("/console/rounds/y2025/scorecard").get_data(as_text=True)
+    notes = re.findall(r"<li>([^<]*)</li>", page.split('data-subject="B01"')[1].split("</tr>")[0])
+    assert notes == ["未计入学生：该群体有效票少于3张，其权重按比例分给其余群体；其分项数据也不予显示",
+                     "教职工、学生、离退休同志参与率低于60%"]
+    assert "仍计入公众评分" not in page and page.count("参与率低于60%") == 4  # B01 and B02, page and narrow copies
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(client.get("/console/rounds/y2025/scorecard.pdf").get_data())
+    first = pdftotext(pdf).split("\f")[0]
+    assert first.count("未计入学生") == 1 and first.count("教职工、学生、离退休同志参与率低于60%") == 1
+    assert not any(line.strip().startswith(("，", "；")) for line in first.splitlines())

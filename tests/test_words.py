@@ -38,3 +38,39 @@ def test_thresholds_and_vocabulary() -> None:
     assert threshold_words("positive_share", 0.6) == "60%"
     assert threshold_words("public_score", 75) == "75分"
     assert vocabulary(spec_with()).subject == "单位"
+
+
+def test_one_note_per_fact_never_contradicting() -> None:
+    """A group left out of the public score and blanked is one note that says both (not
+    "未计入…" beside "…仍计入公众评分"); flags of one kind about several groups are one note."""
+    from survey.scorecard.words import flag_notes
+
+    spec = spec_with(min_group_responses=5, min_participation=0.5)
+    flags = ["excluded:retirees", "low_participation:staff", "suppressed:retirees", "low_participation:students",
+             "low_participation:retirees", "suppressed:students", "low_participation:staff"]
+    assert flag_notes(spec, flags) == [
+        "未计入离退休同志：该群体有效票少于5张，其权重按比例分给其余群体；其分项数据也不予显示",
+        "学生的分项数据不予显示（有效票少于3张，或为防止推算），仍计入公众评分",
+        "教职工、学生、离退休同志参与率低于50%",
+    ]
+    both = flag_notes(spec, ["excluded:students", "excluded:retirees", "suppressed:retirees"])
+    assert both == ["未计入学生、离退休同志：这些群体有效票少于5张，其权重按比例分给其余群体；离退休同志的分项数据也不予显示"]
+    assert not any("仍计入" in n for n in flag_notes(spec, ["excluded:students", "suppressed:students"]))
+
+
+def test_a_blanked_group_of_weight_zero_is_not_said_to_count() -> None:
+    from survey.scorecard.words import flag_notes
+
+    data = copy.deepcopy(SPEC)
+    data["groups"][2]["weight"] = 0
+    spec = parse_spec(data, require_round=True)
+    assert flag_notes(spec, ["suppressed:retirees"]) == [
+        "离退休同志的分项数据不予显示（有效票少于3张，或为防止推算）；该群体权重为0，不计入公众评分"]
+
+
+def test_notes_every_row_shares_are_said_once() -> None:
+    from survey.scorecard.words import common_notes
+
+    common, own = common_notes([["甲", "乙"], ["乙", "丙"], ["乙"]])
+    assert common == ["乙"] and own == [["甲"], ["丙"], []]
+    assert common_notes([["甲"]]) == ([], [["甲"]])

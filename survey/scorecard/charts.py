@@ -157,6 +157,28 @@ def level_colours(polarities: Sequence[str]) -> list[str]:
     return colours
 
 
+def rounded_shares(counts: Sequence[int], decimals: int = 1) -> list[float]:
+    """Each count's share of the total as a percentage rounded to ``decimals``, the shares adding
+    up to exactly 100 (largest remainder: each share rounded down, then the units still missing
+    go to the largest remainders, earlier levels first on a tie). Shares rounded one by one add
+    up to 99.9 or 100.1 under a bar that shows them side by side.
+
+    >>> rounded_shares([1, 1, 1])
+    [33.4, 33.3, 33.3]
+    """
+    total = sum(counts)
+    if total <= 0:
+        return [0.0 for _ in counts]
+    unit = 10 ** decimals
+    whole = 100 * unit
+    floors = [count * whole // total for count in counts]
+    remainders = [count * whole % total for count in counts]
+    missing = whole - sum(floors)
+    for k in sorted(range(len(counts)), key=lambda k: (-remainders[k], k))[:missing]:
+        floors[k] += 1
+    return [f / unit for f in floors]
+
+
 def segments(counts: Sequence[int], left: float, width: float) -> list[tuple[float, float]]:
     """(x, w) of each level's part of a 100 % bar: widths proportional to the counts, adding up
     to ``width`` exactly (the last segment takes the rounding remainder)."""
@@ -200,12 +222,13 @@ def distribution_chart(rows: Sequence[DistributionRow], labels: Sequence[str], p
         total = sum(row.counts)
         if total == 0:
             shapes.append(Rect(left, bar_y, bar_w, bar_h, "#f2f2f2", "没有答案"))
-        for (sx, sw), count, label, colour in zip(segments(row.counts, left, bar_w), row.counts, labels, colours):
+        tenths, wholes = rounded_shares(row.counts, 1), rounded_shares(row.counts, 0)
+        for (sx, sw), count, label, colour, tenth, whole in zip(segments(row.counts, left, bar_w), row.counts, labels,
+                                                                 colours, tenths, wholes):
             if sw <= 0:
                 continue
-            share = count / total
-            shapes.append(Rect(sx, bar_y, sw, bar_h, colour, f"{label} {count} ({share:.1%})"))
-            text = f"{share * 100:.0f}%"
+            shapes.append(Rect(sx, bar_y, sw, bar_h, colour, f"{label} {count} ({tenth:.1f}%)"))
+            text = f"{whole:.0f}%"
             if text_width(text, size * 0.75) + 4 <= sw:
                 ink = "#ffffff" if colour in (POSITIVE[0], NEGATIVE[0], POSITIVE[1]) else INK
                 shapes.append(Text(sx + sw / 2, bar_y + bar_h - 4, text, size * 0.75, "middle", ink))

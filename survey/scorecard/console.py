@@ -9,7 +9,7 @@ round and 403 while the round is draft or open, for everyone; writing a remark a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,14 +21,15 @@ from ..database import unit_of_work
 from ..errors import ServiceError
 from ..rectify.services import effects, entries_of
 from ..rounds.lifecycle import aware
+from ..timefmt import beijing_today
 from .detail import subject_detail
-from .feedback import create_link, links_of, revoke, token_for
+from .feedback import create_link, link_url, links_of, revoke
 from .history import round_order, rounds_with_subject, subject_history
 from .remarks import remarks_by_subject, remarks_frame, save_remark
 from .report import ReportInputs, render_report_pdf
 from .services import RoundResults, results_sealed, round_results, scorecard_csv, scorecard_xlsx
-from .views import SORTS, item_chart, score_rows, scorecard_chart
-from .words import flags_words, vocabulary
+from .views import SORTS, item_chart, score_rows, scorecard_chart, shared_notes
+from .words import flag_notes, vocabulary
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -53,8 +54,9 @@ def scorecard(slug: str):  # noqa: ANN201
     sort = request.args.get("sort", "rank")
     sort = sort if sort in SORTS else "rank"
     descending = request.args.get("order") == "desc"
+    common, rows = shared_notes(score_rows(results, sort, descending))
     return render_template(
-        "scorecard/scorecard.html", round=round_, results=results, rows=score_rows(results, sort, descending),
+        "scorecard/scorecard.html", round=round_, results=results, rows=rows, common_notes=common,
         sorts=SORTS, sort=sort, descending=descending, chart=scorecard_chart(results),
         wide_chart=scorecard_chart(results, width=900),
         words=vocabulary(results.spec), groups=results.spec.groups,
@@ -109,7 +111,7 @@ def subject(slug: str, code: str):  # noqa: ANN201
         "scorecard/subject.html", round=round_, results=results, detail=detail, history=history,
         remarks=remarks, mine=mine, can_review=current_user.can("review"),
         effects=effects(round_, entries) if entries else [], earlier_effects=earlier,
-        flags=flags_words(results.spec, detail.flags), words=vocabulary(results.spec), item_chart=item_chart,
+        flags=flag_notes(results.spec, detail.flags), words=vocabulary(results.spec), item_chart=item_chart,
     )
 
 
@@ -135,7 +137,7 @@ def save_subject_remark(slug: str, code: str):  # noqa: ANN201
         with unit_of_work():
             _, change = save_remark(round_, code, text=request.form.get("text", ""),
                                     reviewer_name=request.form.get("reviewer_name", ""),
-                                    author=current_user.username, on=date.today())
+                                    author=current_user.username, on=beijing_today())
             record("remark.save" if change["after"] else "remark.delete", round_slug=slug, subject=code,
                    before=change["before"], after=change["after"])
     except ServiceError as exc:
@@ -149,7 +151,7 @@ def save_subject_remark(slug: str, code: str):  # noqa: ANN201
 def feedback_links(slug: str):  # noqa: ANN201
     round_ = results_round_with(slug, "manage_rounds")
     now = datetime.now(timezone.utc)
-    links = [(link, url_for("feedback.page", token=token_for(link), _external=True),
+    links = [(link, link_url(link),
               "已收回" if link.revoked else "已过期" if aware(link.expires_at) <= now else "有效")
              for link in links_of(round_)]
     return render_template("scorecard/feedback_links.html", round=round_, links=links,

@@ -37,6 +37,14 @@ def token_for(link: FeedbackLink) -> str:
     return _serializer().dumps(link.id)
 
 
+def link_url(link: FeedbackLink) -> str:
+    """The address to hand the subject: on the installation's stored public address (as QR
+    codes and slips are), never on whatever host the organizer's browser used."""
+    from ..settings import public_base_url
+
+    return f"{public_base_url()}/feedback/{token_for(link)}"
+
+
 def create_link(round_: Round, code: str, *, days: int, created_by: str | None,
                 now: datetime | None = None) -> FeedbackLink:
     """A link for subject ``code`` valid for ``days`` days (1 to MAX_DAYS)."""

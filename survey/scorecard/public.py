@@ -14,7 +14,7 @@ from .feedback import LinkInvalid, open_link
 from .remarks import remarks_by_subject
 from .services import round_results
 from .views import item_chart
-from .words import flags_words, vocabulary
+from .words import flag_notes, vocabulary
 
 bp = Blueprint("feedback", __name__)
 
@@ -43,5 +43,5 @@ def page(token: str):  # noqa: ANN201
     return render_template(
         "scorecard/feedback.html", round=round_, detail=detail, link=link,
         remarks=remarks_by_subject(round_).get(code, []), effects=effects(round_, entries) if entries else [],
-        flags=flags_words(results.spec, detail.flags), words=vocabulary(results.spec), item_chart=item_chart,
+        flags=flag_notes(results.spec, detail.flags), words=vocabulary(results.spec), item_chart=item_chart,
     )

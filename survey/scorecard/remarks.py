@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import LeaderRemark, Round, Subject
+from ..timefmt import beijing_today
 from .services import REMARK_COLUMNS, ScorecardSealed, results_sealed
 
 TEXT_MAX = 2000
@@ -47,8 +48,8 @@ def remarks_frame(round_: Round) -> pd.DataFrame:
 
 def save_remark(round_: Round, code: str, *, text: str, reviewer_name: str, author: str | None,
                 on: date | None = None) -> tuple[LeaderRemark | None, dict[str, Any]]:
-    """Store ``author``'s remark on subject ``code`` (replacing their earlier one); an empty
-    text deletes it. Returns the remark (None when deleted) and what changed, for the audit log."""
+    """Store ``author``'s remark on subject ``code`` (replacing their earlier one), dated ``on``
+    (default: today in Beijing); an empty text deletes it. Returns the remark (None when deleted) and what changed, for the audit log."""
     if results_sealed(round_):
         raise ScorecardSealed(f"round {round_.slug!r} is {round_.status}: remarks wait until it is closed")
     subject = next((s for s in round_.subjects if s.code == code), None)
@@ -77,10 +78,10 @@ def save_remark(round_: Round, code: str, *, text: str, reviewer_name: str, auth
         return None, change
     if remark is None:
         remark = LeaderRemark(round_id=round_.id, subject_id=subject.id, author=author,
-                              text=text, reviewer_name=reviewer_name, written_on=on or date.today())
+                              text=text, reviewer_name=reviewer_name, written_on=on or beijing_today())
         db.session.add(remark)
     else:
-        remark.text, remark.reviewer_name, remark.written_on = text, reviewer_name, on or date.today()
+        remark.text, remark.reviewer_name, remark.written_on = text, reviewer_name, on or beijing_today()
     db.session.flush()
     change["after"] = {"text": text, "reviewer_name": reviewer_name}
     return remark, change

@@ -32,10 +32,11 @@ from xml.sax.saxutils import escape
 
 from ..models import LeaderRemark, Rectification
 from ..pdf_fonts import register_cjk_font
+from ..timefmt import beijing_today
 from .charts import CompositeRow, DistributionRow, composite_chart, distribution_chart, to_drawing
 from .detail import SubjectDetail, fmt_score, fmt_share, subject_detail
 from .services import RoundResults
-from .words import flags_words, vocabulary
+from .words import common_notes, flag_notes, vocabulary
 
 PAGE_W, PAGE_H = A4
 MARGIN = 16 * mm
@@ -63,6 +64,8 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
         "body": base,
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=10.5),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
+        "note": ParagraphStyle("note", parent=base, fontSize=7.5, leading=9.5, textColor=colors.HexColor("#7a4a00"),
+                               leftIndent=6),
         "title": ParagraphStyle("title", parent=base, fontSize=17, leading=23, alignment=TA_CENTER, spaceAfter=4),
         "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=9.5, alignment=TA_CENTER,
                                    textColor=colors.HexColor("#444444"), spaceAfter=8),
@@ -140,21 +143,18 @@ def render_report_pdf(results: RoundResults, inputs: ReportInputs) -> bytes:
         f"{g['name']} {g['received']}票" + (f"（应参与{g['expected']}人，参与率{g['participation'] * 100:.1f}%）"
                                             if g["expected"] else "")
         for g in summary["groups"])
-    made_on = (inputs.made_on or date.today()).isoformat()
+    made_on = (inputs.made_on or beijing_today()).isoformat()
     story.append(_p(f"{words.title}结果报告 · 共{len(spec.subjects)}个{words.subject} · 收到{summary['ballots_received']}张评议票 · "
                     f"生成于 {made_on}", st["subtitle"]))
     story.append(_p(f"参评情况：{turnout}", st["small"]))
     story.append(Spacer(1, 4))
 
-    header = ["排名", words.subject, "等次", "综合得分", "公众评分", "95%区间", "组织评分", "有效票", "说明"]
-    rows: list[list[object]] = [header]
-    for r in results.scorecard.records():
-        notes = "；".join(flags_words(spec, results.scorecard.flags_of(r["subject"])))
-        rows.append([str(r["rank"] or "—"), f"{r['name']}（{r['subject']}）", r["grade"] or "—", fmt_score(r["composite"]),
-                     fmt_score(r["public_score"]), _interval(r), fmt_score(r["org_score"]), str(r["n"]), notes or ""])
-    widths = [10 * mm, 40 * mm, 12 * mm, 15 * mm, 15 * mm, 22 * mm, 15 * mm, 12 * mm]
-    widths.append(FRAME_W - sum(widths))
-    story.append(_table(rows, widths, st["cell"]))
+    records = results.scorecard.records()
+    common, own = common_notes([flag_notes(spec, results.scorecard.flags_of(r["subject"])) for r in records])
+    if common:
+        story.append(_p(f"说明（全部{words.subject}）：" + "；".join(common), st["small"]))
+        story.append(Spacer(1, 3))
+    story.append(_summary_table(records, own, words.subject, st))
     story.append(Spacer(1, 8))
     bands = [(b.grade, b.min) for b in spec.scheme.grades]
     all_rows = composite_rows(results)
@@ -174,6 +174,31 @@ def render_report_pdf(results: RoundResults, inputs: ReportInputs) -> bytes:
     return buffer.getvalue()
 
 
+def _summary_table(records: Sequence[Mapping[str, object]], notes: Sequence[Sequence[str]], subject_word: str,
+                   st: dict[str, ParagraphStyle]) -> Table:
+    """Page 1's table: one row of figures per subject, and under a subject with notes of its
+    own a row across the whole width with them, one per line (a narrow 说明 column wrapped
+    every note into a column of fragments)."""
+    header = ["排名", subject_word, "等次", "综合得分", "公众评分", "95%区间", "组织评分", "有效票"]
+    widths = [11 * mm, 52 * mm, 14 * mm, 18 * mm, 18 * mm, 25 * mm, 18 * mm]
+    widths.append(FRAME_W - sum(widths))
+    rows: list[list[object]] = [header]
+    spans: list[int] = []
+    for r, own in zip(records, notes):
+        rows.append([str(r["rank"] or "—"), f"{r['name']}（{r['subject']}）", r["grade"] or "—",
+                     fmt_score(r["composite"]), fmt_score(r["public_score"]), _interval(r),
+                     fmt_score(r["org_score"]), str(r["n"])])
+        if own:
+            spans.append(len(rows))
+            rows.append([_p("\n".join(f"· {note}" for note in own), st["note"])] + [""] * (len(header) - 1))
+    table = _table(rows, widths, st["cell"])
+    style = []
+    for row in spans:
+        style += [("SPAN", (0, row), (-1, row)), ("LINEBELOW", (0, row - 1), (-1, row - 1), 0, colors.white)]
+    table.setStyle(TableStyle(style))
+    return table
+
+
 def _subject_page(results: RoundResults, detail: SubjectDetail, remarks: Sequence[LeaderRemark],
                   entries: Sequence[Rectification], st: dict[str, ParagraphStyle], font: str) -> list[object]:
     spec = results.spec
@@ -184,7 +209,7 @@ def _subject_page(results: RoundResults, detail: SubjectDetail, remarks: Sequenc
                 f"{fmt_score(r['org_score'])}（{r['org_raters']}）", str(r["n"]),
                 fmt_share(r["positive_share"]), fmt_share(r["negative_share"])]]
     out.append(_table(figures, [FRAME_W / 8] * 8, st["cell"]))
-    flags = flags_words(spec, detail.flags)
+    flags = flag_notes(spec, detail.flags)
     if flags:
         out.append(Spacer(1, 3))
         out.extend(_p(f"· {text}", st["small"]) for text in flags)

@@ -4,14 +4,14 @@ page render these; tests read the same cells back from the HTML."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .charts import Chart, composite_chart
 from .detail import ItemRow, SubjectDetail, fmt_score
 from .report import composite_rows
 from .services import RoundResults
-from .words import flags_words
+from .words import common_notes, flag_notes
 
 #: sortable columns: query value → (header, key in the record, numeric)
 SORTS: dict[str, tuple[str, str, bool]] = {
@@ -76,7 +76,7 @@ def score_rows(results: RoundResults, sort: str = "rank", descending: bool = Fal
             "negative": fmt_pct(rec["negative_share"]), "n": str(rec["n"]),
         }
         record = dict(rec, grade_order=grades.index(rec["grade"]) if rec["grade"] in grades else None)
-        rows.append(ScoreRow(record, cells, groups, flags_words(spec, results.scorecard.flags_of(code))))
+        rows.append(ScoreRow(record, cells, groups, flag_notes(spec, results.scorecard.flags_of(code))))
     if sort in SORTS:
         _, key, numeric = SORTS[sort]
         present = [r for r in rows if r.record.get(key) is not None]
@@ -84,6 +84,13 @@ def score_rows(results: RoundResults, sort: str = "rank", descending: bool = Fal
         present.sort(key=lambda r: (r.record[key], r.record["subject"]), reverse=descending)
         rows = present + absent
     return rows
+
+
+def shared_notes(rows: list[ScoreRow]) -> tuple[list[str], list[ScoreRow]]:
+    """The notes every row has, to say once above the table, and the rows with their own notes
+    only (a group's low turnout is one line, not a line under every subject it rates)."""
+    common, own = common_notes([r.flags for r in rows])
+    return common, [replace(r, flags=f) for r, f in zip(rows, own)]
 
 
 def scorecard_chart(results: RoundResults, width: float = 480) -> Chart:
