@@ -19,21 +19,11 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
 def on_starting(server):  # noqa: ANN001, ANN201
     """Refuse to start, in one line, when the code key is not the one the codes were issued
-    under: every printed code would be turned away as "already used"."""
+    under (every printed code would be turned away as "already used"), or the ballot box
+    secret is not the one open rounds were sealed under (their ballots could not be counted)."""
     from survey.codes.services import startup_check
 
     problem = startup_check()
     if problem:
         server.log.error("refusing to start: %s", problem)
         raise SystemExit(1)
-
-
-def post_worker_init(worker):  # noqa: ANN001, ANN201
-    """Let the app see whether connections are waiting to be accepted: a ballot request that
-    ends with none waiting and none in progress empties SQLite's -wal before its page is sent
-    (survey/wal.py). And empty a log a worker killed outright may have left."""
-    from survey.database import empty_wal_at_start
-    from survey.wal import watch_listeners
-
-    watch_listeners([listener.sock for listener in worker.sockets])
-    empty_wal_at_start(worker.wsgi)

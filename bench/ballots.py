@@ -4,10 +4,13 @@ Run from the repository root (``make bench-ballots`` does)::
 
     .venv/bin/python bench/ballots.py [--phones 64] [--rounds 6] [--ballots 1000] [--seconds 8] [--codes]
 
-It starts three servers, each under gunicorn with the project's ``gunicorn.conf.py`` and two
+It starts four servers, each under gunicorn with the project's ``gunicorn.conf.py`` and two
 workers on a free loopback port:
 
-* ``bare``: ``bench/bare_app.py``, the same two requests in bare Flask + sqlite3 (the baseline);
+* ``bare``: ``bench/bare_app.py``, the same two requests in bare Flask + sqlite3, serving the
+  project's full page (the baseline of earlier reports);
+* ``bare-min``: the same app serving minimal pages (the inputs and the receipt only): the
+  baseline of an independent review, and the stricter one (column ``× min``);
 * ``sqlite``: this project on a fresh, migrated SQLite database;
 * ``postgresql``: this project on a throw-away PostgreSQL server started from the machine's
   ``initdb``/``pg_ctl`` (``synchronous_commit=off``, the counterpart of SQLite's
@@ -389,19 +392,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def report(targets: list[Target], args: argparse.Namespace) -> None:
-    base = next((t for t in targets if t.name == "bare"), None)
-    base_rate = base.counted / base.seconds if base and base.seconds else None
+    def rate_of(name: str) -> float | None:
+        base = next((t for t in targets if t.name == name), None)
+        return base.counted / base.seconds if base and base.seconds else None
+
+    base_rate, minimal_rate = rate_of("bare"), rate_of("bare-min")
     access = "ballot codes" if args.codes else "open link"
     print(f"{args.phones} phones, {args.rounds} rounds × {args.ballots} ballots per target, "
           f"gunicorn -w 2, project on the {access}")
-    print(f"{'target':<11} {'ballots/s':>9} {'× bare':>7} {'ballot p50':>10} {'p99':>7} "
+    print(f"{'target':<11} {'ballots/s':>9} {'× bare':>7} {'× min':>7} {'ballot p50':>10} {'p99':>7} "
           f"{'request p50':>11} {'p99':>7} {'errors':>6} {'acked':>6} {'stored':>6} {'CPU/ballot':>10}")
     for t in targets:
         rate = t.counted / t.seconds if t.seconds else 0.0
         stored = t.count_stored()
         missing = len(set(t.acknowledged) - stored)
         ratio = f"{rate / base_rate:6.2f}×" if base_rate else "    -"
-        print(f"{t.name:<11} {rate:9.1f} {ratio:>7} {percentile(t.ballot_ms, 50):8.0f}ms "
+        to_minimal = f"{rate / minimal_rate:6.2f}×" if minimal_rate else "    -"
+        print(f"{t.name:<11} {rate:9.1f} {ratio:>7} {to_minimal:>7} {percentile(t.ballot_ms, 50):8.0f}ms "
               f"{percentile(t.ballot_ms, 99):5.0f}ms {percentile(t.request_ms, 50):9.0f}ms "
               f"{percentile(t.request_ms, 99):5.0f}ms {sum(t.errors.values()):6d} "
               f"{len(t.acknowledged):6d} {len(stored):6d} "
@@ -420,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8, help="time limit of a turn in seconds (default 8)")
     parser.add_argument("--warmup", type=int, default=200, help="ballots per target before measuring")
     parser.add_argument("--codes", action="store_true", help="the project on single-use ballot codes")
-    parser.add_argument("--only", default="bare,sqlite,postgresql", help="targets, comma-separated")
+    parser.add_argument("--only", default="bare,bare-min,sqlite,postgresql", help="targets, comma-separated")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     args = parser.parse_args(argv)
 
@@ -430,14 +437,18 @@ def main(argv: list[str] | None = None) -> int:
     targets: list[Target] = []
     pg: PostgresServer | None = None
     try:
-        if "bare" in wanted:
-            db = work / "bare.db"
+        for name in ("bare", "bare-min"):
+            if name not in wanted:
+                continue
+            db = work / f"{name}.db"
             # gunicorn.conf.py's start-up check opens the service's database: give it a spare one
             env = {**SERVICE_ENV, "SURVEY_DATABASE_URL": f"sqlite:///{work / 'unused.db'}",
                    "BARE_SPEC": str(work / "spec.json"), "BARE_DB": str(db), "BARE_SECRET": SECRET}
+            if name == "bare-min":
+                env["BARE_MINIMAL"] = "1"
             port = free_port()
-            process = gunicorn("bare_app:create_app()", env, port, work / "bare.log", "--pythonpath", str(HERE))
-            targets.append(Target("bare", port, [f"/r/{SLUG}/{GROUP}"], stored_receipts_bare(db), process))
+            process = gunicorn("bare_app:create_app()", env, port, work / f"{name}.log", "--pythonpath", str(HERE))
+            targets.append(Target(name, port, [f"/r/{SLUG}/{GROUP}"], stored_receipts_bare(db), process))
         if "sqlite" in wanted:
             url = f"sqlite:///{work / 'survey.db'}"
             targets.append(project_target("sqlite", url, work, args, stored_receipts_sql(url)))

@@ -6,6 +6,10 @@ receipt in a hidden field), POST checks the CSRF token and every answer against 
 then inserts the ballot and its answers with the standard library's ``sqlite3`` in one
 transaction and renders the receipt. No ORM, no WTForms, no ballot codes.
 
+With ``BARE_MINIMAL=1`` the pages are minimal instead (the form's inputs and the receipt, no
+markup or stylesheet around them): the same database work with as little page as possible, the
+baseline an independent review measured against.
+
 Run by the benchmark under gunicorn with the project's ``gunicorn.conf.py``::
 
     BARE_SPEC=spec.json BARE_DB=bare.db gunicorn -c gunicorn.conf.py --pythonpath bench 'bare_app:create_app()'
@@ -116,6 +120,13 @@ RECEIPT = """{% extends "base.html" %}
 {% endblock %}
 """
 
+MINIMAL_QUESTIONNAIRE = """<!doctype html><title>{{ title }}</title><form method="post">
+<input type="hidden" name="csrf_token" value="{{ csrf }}"><input type="hidden" name="ticket" value="{{ ticket }}">
+{% for s in subjects %}{% for it in items %}{% for key, label in choices %}<input type="radio" name="a:{{ s.code }}:{{ it.key }}" value="{{ key }}">{% endfor %}{% endfor %}{% endfor %}
+<button>提交</button></form>"""
+
+MINIMAL_RECEIPT = """<!doctype html><title>{{ title }}</title><p id="receipt">{{ receipt }}</p>"""
+
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -130,7 +141,10 @@ def create_app() -> Flask:
 
     app = Flask(__name__)
     app.secret_key = os.environ.get("BARE_SECRET", "bare-secret")
-    app.jinja_loader = DictLoader({"base.html": BASE, "questionnaire.html": QUESTIONNAIRE, "receipt.html": RECEIPT})
+    if os.environ.get("BARE_MINIMAL"):
+        app.jinja_loader = DictLoader({"questionnaire.html": MINIMAL_QUESTIONNAIRE, "receipt.html": MINIMAL_RECEIPT})
+    else:
+        app.jinja_loader = DictLoader({"base.html": BASE, "questionnaire.html": QUESTIONNAIRE, "receipt.html": RECEIPT})
     slug, group = spec["slug"], spec["groups"][0]
     levels = spec["scale"]["levels"]
     choices = [(lv["key"], lv["label"]) for lv in levels] + [("unknown", "不了解")]

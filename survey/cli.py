@@ -7,6 +7,7 @@ a refusal exits non-zero with a one-line reason.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -111,48 +112,68 @@ def rounds_template(kind: str) -> None:
     click.echo(json.dumps(template_spec(kind), ensure_ascii=False, indent=2))
 
 
-def _transition_command(action: str, help_text: str) -> None:
-    @rounds_cli.command(action, help=help_text)
-    @click.argument("slug")
-    @refusals
-    def command(slug: str) -> None:
-        from .auth import audit
-        from .rounds.services import compact_storage, move_round
-
-        with unit_of_work():
-            said = move_round(_round(slug), action)
-        if action == "close":
-            compact_storage()
-        click.echo(said)
-        click.echo(audit.head_line())
-
-
-_transition_command("open", "Open a draft round: it takes ballots within its time window.")
-_transition_command("close", "Close an open round: it takes no more ballots, and its codes are destroyed.")
-_transition_command("publish", "Publish a closed round: its receipts page lists every counted ballot.")
-
-
-@rounds_cli.command("reseal")
-@click.option("--every", type=click.IntRange(min=10), metavar="SECONDS",
-              help="keep running, resealing every SECONDS (instead of a cron entry)")
+@rounds_cli.command("open")
+@click.argument("slug")
+@click.option("--public-key", "public_key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="for a round in 监票人保管 (teller custody): the 监票人's public key file")
 @refusals
-def rounds_reseal(every: int | None) -> None:
-    """Rebuild the ballot tables in random order under fresh ids, as closing does: run it every
-    few minutes while a round is open (see docs/anonymity.md)."""
-    import time
+def rounds_open(slug: str, public_key_file: Path | None) -> None:
+    """Open a draft round: it takes ballots within its time window, sealed to its ballot box key."""
+    from .auth import audit
+    from .ballotbox.keyfile import read_key_path
+    from .rounds.services import move_round
 
-    from .rounds.reseal import reseal_ballot_tables
-    from .rounds.services import compact_storage
+    public_key = read_key_path(public_key_file, private=False) if public_key_file else None
+    with unit_of_work():
+        said = move_round(_round(slug), "open", public_key=public_key)
+    click.echo(said)
+    click.echo(audit.head_line())
 
-    while True:
-        with unit_of_work():
-            reseal_ballot_tables()
-        compact_storage()
-        click.echo("ballot tables rebuilt in random order")
-        if every is None:
-            return
-        db.session.remove()
-        time.sleep(every)
+
+@rounds_cli.command("close")
+@click.argument("slug")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="for a round in 监票人保管: the 监票人's key file, which opens the ballot box")
+@refusals
+def rounds_close(slug: str, key_file: Path | None) -> None:
+    """Close an open round: it takes no more ballots, its ballot box is opened and counted,
+    and its unused codes are destroyed."""
+    from .auth import audit
+    from .ballotbox.keyfile import read_key_path
+    from .rounds.services import close_round
+
+    key = read_key_path(key_file, private=True) if key_file else None
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        """A bar on a terminal, from the moment the key has been accepted and the box is opened."""
+        if not bars and total and sys.stderr.isatty():
+            bars.append(click.progressbar(length=total, label="开箱计票", file=sys.stderr, show_pos=True))
+            bars[0].__enter__()
+        if bars:
+            bars[0].update(done - bars[0].pos)
+
+    try:
+        closed = close_round(_round(slug), key, progress=progress)
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+    click.echo(closed.words(slug))
+    click.echo(audit.head_line())
+
+
+@rounds_cli.command("publish")
+@click.argument("slug")
+@refusals
+def rounds_publish(slug: str) -> None:
+    """Publish a closed round: its receipts page lists every counted ballot."""
+    from .auth import audit
+    from .rounds.services import move_round
+
+    with unit_of_work():
+        said = move_round(_round(slug), "publish")
+    click.echo(said)
+    click.echo(audit.head_line())
 
 
 @rounds_cli.command("delete")
@@ -189,6 +210,8 @@ def rounds_status(slug: str) -> None:
     """Turnout per group: codes issued and used, ballots received, participation."""
     from .rounds.turnout import round_turnout
 
+    from .ballotbox.box import box_fingerprint, custody_of
+
     round_ = _round(slug)
     click.echo(f"{round_.title} [{round_.slug}] — {round_.status}")
     click.echo(f"{'group':<12}{'access':<8}{'expected':>9}{'codes':>8}{'unused':>8}{'ballots':>9}{'particip.':>11}")
@@ -197,6 +220,10 @@ def rounds_status(slug: str) -> None:
         click.echo(
             f"{t.key:<12}{t.access:<8}{t.expected or '-':>9}{t.codes_issued:>8}{t.codes_unused:>8}{t.ballots:>9}{part:>11}"
         )
+    box = box_fingerprint(round_)
+    click.echo(f"ballot box: {custody_of(round_).value} ({custody_of(round_).label})"
+               + (f", key fingerprint {box}" if box else ", no key yet (made when the round opens)")
+               + (f"; {round_.box_unreadable} sealed ballots did not open" if round_.box_unreadable else ""))
 
 
 def _group_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -383,8 +410,7 @@ def demo_command(quiet: bool, remove: bool) -> None:
     from .export.services import write_csv
     from .models import Round
     from .qr import terminal_qr
-    from .rounds.lifecycle import transition
-    from .rounds.services import import_round
+    from .rounds.services import import_round, move_round
 
     if remove:
         _remove_demo()
@@ -394,7 +420,7 @@ def demo_command(quiet: bool, remove: bool) -> None:
     if db.session.scalar(select(func.count()).select_from(Round)) == 0:
         with unit_of_work():
             round_ = import_round(demo_spec())
-            transition(round_, "open")
+            move_round(round_, "open")
             codes = issue_ballot_codes(round_, "staff", 20)
             demo_password = _demo_account()
         seeded = Path(current_app.instance_path) / "demo-codes.csv"

@@ -4,8 +4,10 @@ Keys, kept apart so that rotating one never voids another: ``SECRET_KEY`` signs 
 CSRF tokens and receipt tickets; ``CODE_KEY`` hashes ballot codes (rotating it would void every
 printed code, so the service refuses to start with a key other than the one codes were issued
 under); ``AUDIT_KEY`` chains the audit log (an HMAC: whoever can write the database but lacks
-this key cannot rewrite the log unnoticed). Each is generated once into the instance folder
-when not configured, and like the database it must be backed up (docs/operations.md).
+this key cannot rewrite the log unnoticed); ``BALLOT_BOX_KEY`` is what the server-custody
+ballot boxes' private keys are derived from (without it no sealed ballot can be counted). Each
+is generated once into the instance folder when not configured, is never stored in the
+database, and must be backed up apart from it (docs/operations.md).
 
 Files this service writes hold ballot codes or answers: the instance folder is private (0700),
 key files and the SQLite database (with its ``-wal`` and ``-shm``) are 0600.
@@ -49,10 +51,6 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         #: trusts no such header. Every per-address limit (sign-in, code guessing, open links)
         #: needs the real client address, or all clients share the proxy's one
         PROXY_COUNT=0,
-        #: SQLite: the -wal file is emptied at most this many milliseconds after a ballot's
-        #: commit, one emptying for the ballots of that window; 0 empties it after each ballot
-        #: before the receipt is sent (see survey/wal.py and docs/anonymity.md)
-        WAL_SWEEP_MS=20,
     )
     app.config.from_prefixed_env("SURVEY")
     if overrides:
@@ -70,10 +68,6 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             **options, "connect_args": {"prepare_threshold": None, **options.get("connect_args", {})},
         }
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
-    try:
-        app.config["WAL_SWEEP_MS"] = float(app.config["WAL_SWEEP_MS"])
-    except (TypeError, ValueError):
-        raise ValueError(f"SURVEY_WAL_SWEEP_MS must be a number of milliseconds, not {app.config['WAL_SWEEP_MS']!r}") from None
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(instance / "secret_key")
@@ -81,6 +75,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config["CODE_KEY"] = instance_secret(instance / "code_key")
     if not app.config.get("AUDIT_KEY"):
         app.config["AUDIT_KEY"] = instance_secret(instance / "audit_key")
+    if not app.config.get("BALLOT_BOX_KEY"):
+        app.config["BALLOT_BOX_KEY"] = instance_secret(instance / "ballot_box_key")
     _private_sqlite_file(app.config["DATABASE_URL"])
 
 

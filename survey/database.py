@@ -7,16 +7,12 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import unquote
 
-from flask import Flask, current_app, g
+from flask import g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
-from .wal import (
-    INLINE_WAIT, RETRY_AFTER, empty_and_stamp, log_holds_data, presence, sweeper, waiting_connections,
-)
 
 #: how long a SQLite writer waits for the write lock before giving up, as busy_timeout does
 WRITE_LOCK_WAIT = 10.0
@@ -109,63 +105,3 @@ def end_read_without_transaction() -> None:
     transaction."""
     if g.pop("survey_read_only", False):
         db.session.rollback()
-
-
-def sqlite_file() -> str | None:
-    """The SQLite database's file, or None (another database, or one in memory)."""
-    engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return None
-    path = engine.url.database or ""
-    if path.startswith("file:"):  # a URI filename (``?uri=true``)
-        if "mode=memory" in path:
-            return None
-        path = unquote(path[5:].split("?", 1)[0])
-    return path if path and path != ":memory:" else None
-
-
-def ballot_request_started() -> None:
-    """A request for the ballot pages begins (see ``ballot_request_ended``)."""
-    path = sqlite_file()
-    if path is not None:
-        presence.enter(path)
-        g.survey_wal_path = path
-
-
-def ballot_request_ended(error: BaseException | None = None) -> None:
-    """Before its page is sent, see that SQLite's ``-wal`` file is emptied of ballots: now
-    when the server has no other ballot request in progress or waiting (or ``WAL_SWEEP_MS`` is
-    0), else within ``WAL_SWEEP_MS`` by this worker's sweeper, unless the last of the others
-    does it first. So the log keeps no history of which code, receipt and ballot went in one
-    commit (``survey.wal``). Never fails: the ballot is stored, its receipt must be shown."""
-    path = g.pop("survey_wal_path", None)
-    if path is None:
-        return
-    delay = RETRY_AFTER
-    try:
-        alone = presence.leave(path) and not waiting_connections()
-        if not log_holds_data(path):
-            return
-        delay = current_app.config["WAL_SWEEP_MS"] / 1000
-        if alone or delay <= 0:
-            db.session.close()  # nothing of this request may hold a read snapshot in the log
-            with db.engine.connect() as conn:
-                if empty_and_stamp(conn.connection.driver_connection, path, wait=INLINE_WAIT):
-                    return
-            delay = RETRY_AFTER  # a reader kept it out: the sweeper tries again soon
-    except Exception:  # noqa: BLE001
-        current_app.logger.exception("emptying the write-ahead log failed; the sweeper tries again")
-        delay = RETRY_AFTER
-    sweeper.after_commit(path, delay)
-
-
-def empty_wal_at_start(app: object) -> None:
-    """Empty the log a worker killed outright (no exit handlers) may have left holding the
-    ballots of its last milliseconds (gunicorn.conf.py calls this when a worker starts, for
-    whatever app it serves: anything but this service's app is left alone)."""
-    if not isinstance(app, Flask) or "sqlalchemy" not in app.extensions:
-        return
-    with app.app_context():
-        path = sqlite_file()
-        if path is not None and log_holds_data(path):
-            sweeper.after_commit(path, 0)

@@ -177,20 +177,38 @@ def spec() -> dict[str, Any]:
 
 @pytest.fixture
 def make_round(app: Flask):  # noqa: ANN201
-    """``make_round(spec, status="open")`` → the stored Round, committed."""
+    """``make_round(spec, status="open")`` → the stored Round, committed (opened with its
+    ballot box in server custody, closed by opening it)."""
     from survey.database import unit_of_work
-    from survey.rounds.lifecycle import transition
-    from survey.rounds.services import import_round
+    from survey.rounds.services import close_round, get_round, import_round, move_round
 
     def make(spec: dict[str, Any] | None = None, status: str = "open"):  # noqa: ANN202
         with unit_of_work():
             round_ = import_round(copy.deepcopy(spec or BASE_SPEC))
-            for action in {"draft": [], "open": ["open"], "closed": ["open", "close"],
-                           "published": ["open", "close", "publish"]}[status]:
-                transition(round_, action)
+            if status != "draft":
+                move_round(round_, "open")
+        if status in ("closed", "published"):
+            close_round(round_)
+            round_ = get_round(round_.slug)
+        if status == "published":
+            with unit_of_work():
+                move_round(round_, "publish")
         return round_
 
     return make
+
+
+@pytest.fixture
+def close(app: Flask):  # noqa: ANN201
+    """``close(round_)``: close an open round as ``rounds close`` does (its box opened), and
+    hand back the round, reloaded."""
+    from survey.rounds.services import close_round, get_round
+
+    def shut(round_):  # noqa: ANN001, ANN202
+        close_round(get_round(round_.slug))
+        return get_round(round_.slug)
+
+    return shut
 
 
 @pytest.fixture
@@ -235,29 +253,62 @@ def receipt_of(response) -> str | None:  # noqa: ANN001
     return found.group(1) if found else None
 
 
+def peek_sealed() -> list[tuple[int, Any]]:
+    """Every sealed ballot as (group id, content), opened with the server's key without
+    changing anything: what the tests may look at, since they hold the server's secret."""
+    from survey.ballotbox.box import opening_key
+    from survey.ballotbox.seal import unseal
+    from survey.extensions import db
+    from survey.models import Round, SealedBallot
+
+    db.session.rollback()
+    out = []
+    for row in db.session.scalars(sa.select(SealedBallot)):
+        key = opening_key(db.session.get(Round, row.round_id))
+        out.append((row.group_id, unseal(key, row.box)))
+    return out
+
+
+def ballot_count() -> int:
+    """Ballots stored: sealed (open rounds) and opened (closed rounds)."""
+    from survey.extensions import db
+    from survey.models import Ballot, SealedBallot
+
+    db.session.rollback()
+    return sum(db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in (Ballot, SealedBallot))
+
+
 def stored_answers() -> set[tuple[str, str, str]]:
-    """Every stored answer as (subject, item, level), read afresh from the database."""
+    """Every stored answer as (subject, item, level), read afresh from the database: the
+    opened ballots' and, peeked at with the server's key, the sealed ones'."""
     from survey.extensions import db
     from survey.models import Answer, Item, Subject
 
-    db.session.rollback()
-    rows = db.session.execute(
+    rows = {tuple(row) for row in db.session.execute(
         sa.select(Subject.code, Item.key, Answer.level)
         .join(Subject, Subject.id == Answer.subject_id)
         .join(Item, Item.id == Answer.item_id)
-    )
-    return {tuple(row) for row in rows}
+    )}
+    subjects = dict(db.session.execute(sa.select(Subject.id, Subject.code)).all())
+    items = dict(db.session.execute(sa.select(Item.id, Item.key)).all())
+    for _, content in peek_sealed():
+        rows |= {(subjects[s], items[i], level) for s, i, level in content.answers}
+    return rows
 
 
 def stored_comments() -> list[tuple[str, str, str]]:
-    """Every stored comment as (subject, group, text), read afresh from the database."""
+    """Every stored comment as (subject, group, text), read afresh from the database (sealed
+    ones peeked at with the server's key)."""
     from survey.extensions import db
     from survey.models import Comment, Group, Subject
 
-    db.session.rollback()
-    rows = db.session.execute(
+    rows = [tuple(row) for row in db.session.execute(
         sa.select(Subject.code, Group.key, Comment.text)
         .join(Subject, Subject.id == Comment.subject_id)
         .join(Group, Group.id == Comment.group_id)
-    )
-    return [tuple(row) for row in rows]
+    )]
+    subjects = dict(db.session.execute(sa.select(Subject.id, Subject.code)).all())
+    groups = dict(db.session.execute(sa.select(Group.id, Group.key)).all())
+    for group_id, content in peek_sealed():
+        rows += [(subjects[s], groups[group_id], text) for s, text in content.comments]
+    return rows

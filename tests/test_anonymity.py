@@ -51,11 +51,23 @@ def cast_with_codes(app: Flask, round_, codes: list[str]) -> dict[str, str]:  # 
 
 
 def test_no_stored_value_leads_from_a_ballot_to_its_code_or_browser(app, make_round, issue_codes) -> None:  # noqa: ANN001
+    """Read while open, then after close: nothing joins a ballot to its code or browser."""
+    from survey.rounds.services import close_round, get_round
+
     round_ = make_round()
     codes = issue_codes(round_, "staff", 24)
     used, unused = codes[:20], codes[20:]
     truth = cast_with_codes(app, round_, used)
+    while_open = dump(app)
+    assert while_open["ballots"] == [] and while_open["answers"] == [] and while_open["comments"] == []
+    assert len(while_open["sealed_ballots"]) == 20
+    flat = repr(while_open)
+    for n in range(20):
+        assert f"意见{n}" not in flat
+    close_round(get_round(round_.slug))
+    unused_codes_of_other_rounds = set()  # close destroys the round's unused codes
     rows = dump(app)
+    assert rows["sealed_ballots"] == [] and len(rows["ballots"]) == 20
     everything = repr(rows)
 
     # No code in clear, no address, no user agent, no cookie value anywhere.
@@ -68,13 +80,14 @@ def test_no_stored_value_leads_from_a_ballot_to_its_code_or_browser(app, make_ro
 
     # A spent code leaves no row: its hash is nowhere, so no flag, row order or row version
     # of it can be lined up with the ballots.
-    stored_hashes = {r["code_hash"] for r in rows["ballot_codes"]}
+    stored_hashes = {r["code_hash"] for r in while_open["ballot_codes"]}
     assert stored_hashes == {hash_code(c) for c in unused}
+    assert {r["code_hash"] for r in rows["ballot_codes"]} == unused_codes_of_other_rounds
     for code in used:
         assert hash_code(code) not in everything
 
     # The ballot side shares no value with the code side but the round and group.
-    code_values = {v for r in rows["ballot_codes"] for k, v in r.items() if k not in ("round_id", "group_id")}
+    code_values = {v for r in while_open["ballot_codes"] for k, v in r.items() if k not in ("round_id", "group_id")}
     for table in BALLOT_TABLES:
         for row in rows[table]:
             shared = {k for k, v in row.items() if v in code_values and k not in ("round_id", "group_id", "subject_id", "item_id")}
@@ -84,7 +97,7 @@ def test_no_stored_value_leads_from_a_ballot_to_its_code_or_browser(app, make_ro
     from survey.extensions import db
 
     inspector = sa.inspect(db.engine)
-    for table in (*BALLOT_TABLES, "ballot_codes"):
+    for table in (*BALLOT_TABLES, "ballot_codes", "sealed_ballots"):
         for column in inspector.get_columns(table):
             assert not isinstance(column["type"], sa.DateTime), (table, column["name"])
     assert {type(r["cast_on"]).__name__ for r in rows["ballots"]} <= {"date"}
@@ -96,13 +109,15 @@ def test_no_stored_value_leads_from_a_ballot_to_its_code_or_browser(app, make_ro
 
 
 def test_ballot_order_in_storage_is_not_the_order_of_casting(app, make_round, issue_codes) -> None:  # noqa: ANN001
-    """Codes were used in issue order; if the ballots came back in that order, the first
-    ballot would belong to the first slip handed out. Random keys scatter them."""
+    """Codes were used in issue order; if the receipts came back in that order after close, the
+    first receipt would belong to the first slip handed out. Close rewrites them shuffled."""
     from survey.extensions import db
+    from survey.rounds.services import close_round, get_round
 
     round_ = make_round()
     codes = issue_codes(round_, "staff", 30)
     truth = cast_with_codes(app, round_, codes)
+    close_round(get_round(round_.slug))
     order_cast = [r for r in truth if not r.startswith("cookie:")]
     with db.engine.connect() as conn:
         orders = {
@@ -118,14 +133,14 @@ def test_ballot_order_in_storage_is_not_the_order_of_casting(app, make_round, is
 
 
 def test_postgresql_row_versions_do_not_join_ballots_to_codes_or_comments(app, make_round, issue_codes) -> None:  # noqa: ANN001
-    """PostgreSQL stamps each row with the transaction that wrote it (``xmin``). A code flagged
-    in the ballot's transaction would carry the ballot's stamp; a spent code is deleted
-    instead. Comments are restamped when the round closes."""
+    """PostgreSQL stamps each row with the transaction that wrote it (``xmin``). While open a
+    sealed row carries its ballot's stamp (and so does its receipt), but holds nothing
+    readable; a spent code is deleted, not flagged. The opened ballots and comments carry the
+    close's stamps, none of a casting transaction."""
     import pytest
 
-    from survey.database import unit_of_work
     from survey.extensions import db
-    from survey.rounds.services import close_round
+    from survey.rounds.services import close_round, get_round
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("xmin is a PostgreSQL system column")
@@ -133,15 +148,15 @@ def test_postgresql_row_versions_do_not_join_ballots_to_codes_or_comments(app, m
     codes = issue_codes(round_, "staff", 12)
     cast_with_codes(app, round_, codes[:8])
     with db.engine.connect() as conn:
-        ballot_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM ballots")))
+        sealed_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM sealed_ballots")))
         code_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM ballot_codes")))
-        assert len(ballot_stamps) == 8
-        assert not ballot_stamps & code_stamps
-    with unit_of_work():
-        close_round(round_)
+        assert len(sealed_stamps) == 8
+        assert not sealed_stamps & code_stamps
+    close_round(get_round(round_.slug))
     with db.engine.connect() as conn:
-        comment_stamps = set(conn.scalars(sa.text("SELECT xmin::text FROM comments")))
-        assert len(comment_stamps) == 1 and not comment_stamps & ballot_stamps
+        opened = set().union(*(set(conn.scalars(sa.text(f"SELECT xmin::text FROM {t}")))
+                               for t in ("ballots", "answers", "comments", "receipts")))
+        assert len(opened) <= 2 and not opened & sealed_stamps
 
 
 def test_access_log_never_shows_a_code(app, make_round, issue_codes, caplog) -> None:  # noqa: ANN001

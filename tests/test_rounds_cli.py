@@ -3,6 +3,8 @@ draft → open → closed → published, and watching its turnout."""
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 from typing import Any
@@ -273,7 +275,8 @@ def turnout_table(output: str) -> dict[str, dict[str, str]]:
     """group key → {column: value} from the table ``rounds status`` prints."""
     header, *rows = output.splitlines()[1:]
     names = header.split()
-    return {row.split()[0]: dict(zip(names, row.split())) for row in rows if row.strip()}
+    rows = [row for row in rows if row.strip() and not row.startswith("ballot box:")]
+    return {row.split()[0]: dict(zip(names, row.split())) for row in rows}
 
 
 def test_status_shows_turnout_per_group(runner, make_round, spec, issue_codes, submit) -> None:  # noqa: ANN001
@@ -287,6 +290,8 @@ def test_status_shows_turnout_per_group(runner, make_round, spec, issue_codes, s
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "2012年基层党组织群众评议 [r2012] — open"
+    assert re.search(r"^ballot box: server \(服务器保管\), key fingerprint [0-9A-F]{4}(-[0-9A-F]{4}){3}$",
+                     result.output, re.M)
     assert turnout_table(result.output) == {
         "staff": {"group": "staff", "access": "codes", "expected": "10", "codes": "5", "unused": "3",
                   "ballots": "2", "particip.": "20.0%"},
@@ -315,7 +320,7 @@ def test_close_destroys_the_rounds_ballot_codes_and_keeps_its_ballots(
     result = runner.invoke(args=["rounds", "close", "r2012"])
 
     assert result.exit_code == 0, result.output
-    assert "2 ballot codes destroyed" in result.output  # the two unused ones
+    assert "开箱计票 1 张选票，销毁未使用的评议码 2 个" in result.output  # the two unused ones
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(BallotCode).where(BallotCode.round_id == round_.id)) == 0
     assert db.session.scalar(

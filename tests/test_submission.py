@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from survey.extensions import db
 from survey.models import Ballot, Comment, Group
 
-from .conftest import page_tokens, receipt_of, stored_answers, stored_comments
+from .conftest import ballot_count, page_tokens, receipt_of, stored_answers, stored_comments
 
 RECEIPT_FORMAT = re.compile(r"[2-9A-Z]{4}-[2-9A-Z]{4}")
 
@@ -28,8 +28,7 @@ def code(round_, issue_codes) -> str:  # noqa: ANN001
 
 
 def ballots() -> int:
-    db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(Ballot))
+    return ballot_count()
 
 
 def nothing_stored() -> bool:
@@ -63,7 +62,7 @@ def test_a_good_ballot_answers_with_its_receipt(submit, code) -> None:  # noqa: 
     assert ballots() == 1
 
 
-def test_the_answers_are_stored_exactly(submit, code) -> None:  # noqa: ANN001
+def test_the_answers_are_stored_exactly(submit, code, round_, close) -> None:  # noqa: ANN001
     submit(f"/b/{code}", {
         "a:B01:service": "satisfied",
         "a:B01:conduct": "basic",
@@ -76,25 +75,15 @@ def test_the_answers_are_stored_exactly(submit, code) -> None:  # noqa: ANN001
         ("B01", "conduct", "basic"),
         ("B02", "service", "dissatisfied"),
     }
-    db.session.rollback()
+    close(round_)
+    assert stored_answers() == {
+        ("B01", "service", "satisfied"),
+        ("B01", "conduct", "basic"),
+        ("B02", "service", "dissatisfied"),
+    }
     (ballot,) = db.session.scalars(select(Ballot))
     assert db.session.get(Group, ballot.group_id).key == "staff"
     assert {a.ballot_id for a in ballot.answers} == {ballot.id}
-
-
-def test_answers_split_over_several_statements_are_all_stored(submit, code, monkeypatch) -> None:  # noqa: ANN001
-    """A long questionnaire's answers go in statements of ``ANSWERS_PER_STATEMENT``: two
-    statements of two and one of one here, one ballot."""
-    import survey.respond.services as services
-
-    monkeypatch.setattr(services, "ANSWERS_PER_STATEMENT", 2)
-    sent = {"a:B01:service": "satisfied", "a:B01:conduct": "basic", "a:B02:service": "dissatisfied"}
-    assert submit(f"/b/{code}", sent).status_code == 200
-    assert stored_answers() == {
-        ("B01", "service", "satisfied"), ("B01", "conduct", "basic"), ("B02", "service", "dissatisfied"),
-    }
-    db.session.rollback()
-    assert ballots() == 1
 
 
 def test_postgresql_connections_prepare_no_statements(app) -> None:  # noqa: ANN001
@@ -113,13 +102,15 @@ def test_dont_know_is_stored_as_unknown(submit, round_) -> None:  # noqa: ANN001
     assert stored_answers() == {("B01", "service", "unknown"), ("B01", "conduct", "unknown")}
 
 
-def test_a_comment_is_stored_apart_from_the_ballot(submit, code) -> None:  # noqa: ANN001
+def test_a_comment_is_stored_apart_from_the_ballot(submit, code, round_, close) -> None:  # noqa: ANN001
     submit(f"/b/{code}", {
         "a:B01:service": "basic",
         "c:B01": "  希望食堂延长开放时间。\n谢谢！ ",
         "c:B02": "   ",  # only spaces: no comment
     })
 
+    assert stored_comments() == [("B01", "staff", "希望食堂延长开放时间。\n谢谢！")]
+    close(round_)
     assert stored_comments() == [("B01", "staff", "希望食堂延长开放时间。\n谢谢！")]
     columns = {c["name"] for c in sa.inspect(db.engine).get_columns("comments")}
     assert columns == {"id", "round_id", "subject_id", "group_id", "text"}

@@ -227,7 +227,8 @@ def void_unused_codes(round_: Round, group_key: str) -> int:
 
 
 def startup_check(app=None) -> str | None:  # noqa: ANN001
-    """Why the service must not start (the code key does not match), or None.
+    """Why the service must not start (the code key or the ballot box secret does not match
+    the one this database was used with), or None.
 
     A database without the schema yet passes: ``flask db upgrade`` comes first.
     """
@@ -237,10 +238,14 @@ def startup_check(app=None) -> str | None:  # noqa: ANN001
         from .. import create_app
 
         app = create_app()
+    from ..ballotbox.box import check_server_secret
+    from ..ballotbox.keys import BoxKeyMismatch
+
     with app.app_context():
         try:
             check_code_key()
-        except KeyMismatch as exc:
+            check_server_secret()
+        except (KeyMismatch, BoxKeyMismatch) as exc:
             return str(exc)
         except SQLAlchemyError:
             return None

@@ -1,7 +1,7 @@
 """The typed models, one module per aggregate."""
 
 from .accounts import AuditEntry, FailedSignIn, Role, User, reviewer_rounds
-from .ballots import Answer, Ballot, BallotCode, Comment, KeyFingerprint, Receipt
+from .ballots import Answer, Ballot, BallotCode, Comment, KeyFingerprint, Receipt, SealedBallot
 from .base import Base, random_id
 from .review import FeedbackLink, LeaderRemark, Rectification, RectificationStatus
 from .rounds import Group, Item, OrgRating, Round, RoundStatus, Subject, group_subjects
@@ -10,5 +10,5 @@ from .settings import Setting
 __all__ = [
     "Answer", "AuditEntry", "Ballot", "BallotCode", "Base", "Comment", "FailedSignIn", "FeedbackLink", "KeyFingerprint",
     "Group", "Item", "LeaderRemark", "OrgRating", "Receipt", "Rectification", "RectificationStatus", "Role", "Round",
-    "RoundStatus", "Setting", "Subject", "User", "group_subjects", "random_id", "reviewer_rounds",
+    "RoundStatus", "SealedBallot", "Setting", "Subject", "User", "group_subjects", "random_id", "reviewer_rounds",
 ]

@@ -1,18 +1,20 @@
-"""Ballot codes, ballots, answers, comments and receipts: stored so that none can be joined to
-another.
+"""Ballot codes, sealed ballots, ballots, answers, comments and receipts: stored so that none
+can be joined to another.
 
-A code is kept only as a keyed hash; using it deletes its row. A ballot has a random id and the
-day it was cast, nothing finer; its answers hang off the ballot id. Comments and receipts carry
-no ballot id at all. On SQLite the ballot-side tables are WITHOUT ROWID, so their physical order
-is the order of their random keys, not the order of arrival; closing a round rebuilds all of
-them in random order (``survey.rounds.reseal``).
+A code is kept only as a keyed hash; using it deletes its row. While a round is open a ballot
+is one ``SealedBallot``: its content encrypted to the round's ballot box key, with a random id,
+its group and the day. Closing opens the box and writes ``Ballot``, ``Answer`` and ``Comment``
+rows in random order under fresh ids (``survey.ballotbox.opening``). A ballot has the day it was
+cast, nothing finer; its answers hang off the ballot id. Comments and receipts carry no ballot
+id at all. On SQLite these tables are WITHOUT ROWID, so their physical order is the order of
+their random keys, not the order of arrival.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, random_id
@@ -40,7 +42,29 @@ class BallotCode(Base):
     __table_args__ = (Index("ix_ballot_codes_round_group", "round_id", "group_id"),)
 
 
+class SealedBallot(Base):
+    """One ballot of an open round, as its sealed box: nobody without the round's private key
+    can read what it says. Turnout is a count of these rows; close opens and removes them."""
+
+    __tablename__ = "sealed_ballots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"))
+    #: the day only, as for a ballot
+    cast_on: Mapped[date] = mapped_column(Date)
+    #: ``survey.ballotbox.seal``: padded content sealed to the round's public key
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_sealed_ballots_round_group", "round_id", "group_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+
 class Ballot(Base):
+    """An opened ballot of a closed round, under an id it was given at close."""
+
     __tablename__ = "ballots"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
@@ -123,7 +147,4 @@ class KeyFingerprint(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
 
 
-#: the tables that hold what respondents said; ``reseal`` rebuilds them at close
-BALLOT_CONTENT_TABLES = ("ballots", "answers", "comments", "receipts")
-
-__all__ = ["Answer", "BALLOT_CONTENT_TABLES", "Ballot", "BallotCode", "Comment", "KeyFingerprint", "Receipt"]
+__all__ = ["Answer", "Ballot", "BallotCode", "Comment", "KeyFingerprint", "Receipt", "SealedBallot"]

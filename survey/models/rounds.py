@@ -54,6 +54,20 @@ class Round(Base):
     #: a random stamp, new whenever the round's definition (spec, subjects, items, groups) is
     #: stored: what the questionnaire's caches are keyed by, so an edit is never served stale
     spec_version: Mapped[str] = mapped_column(String(16), default=lambda: new_spec_version(), server_default="0")
+    #: who holds the private key of the ballot box: "server" (derived from the installation's
+    #: ballot box secret) or "teller" (a 监票人, until close); ``survey.ballotbox.keys``
+    box_custody: Mapped[str] = mapped_column(String(8), default="server", server_default="server")
+    #: the ballot box public key (X25519, hex), set when the round opens; never the private key
+    box_public_key: Mapped[str | None] = mapped_column(String(64))
+    #: server custody: what the round's key pair is derived from, with the server's secret
+    box_key_id: Mapped[str | None] = mapped_column(String(32))
+    #: sealed ballots that did not open or did not check at close: counted, never dropped silently
+    box_unreadable: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: while closing: sealed ballots opened so far, of how many (the round page's progress)
+    close_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    close_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: when the round was closed (the planned end is ``closes_at``)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     subjects: Mapped[list[Subject]] = relationship(
         back_populates="round", order_by="Subject.position", cascade="all, delete-orphan"
@@ -66,7 +80,8 @@ class Round(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'open', 'closed', 'published')", name="status_known"),
+        CheckConstraint("status IN ('draft', 'open', 'closing', 'closed', 'published')", name="status_known"),
+        CheckConstraint("box_custody IN ('server', 'teller')", name="box_custody_known"),
     )
 
     @property

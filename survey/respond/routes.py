@@ -2,7 +2,8 @@
 
 A ballot takes the short way when nothing about it is unusual: the questionnaire page comes
 from ``pages`` (rendered once per round, group and spec version), a submission is checked by
-``Questionnaire.clean`` instead of the form, and stored with one short transaction. Anything
+``Questionnaire.clean`` instead of the form, sealed to the round's ballot box key and stored
+with one short transaction (``services``). Anything
 unusual (a malformed or incomplete form, a retry, a spent code, a full group, a client near its
 limit) goes the long way, through the form and the checks in their original order, which says
 what is wrong exactly as before; the short way has stored nothing by then.
@@ -22,10 +23,8 @@ from sqlalchemy.orm import defer
 from ..codes.services import (
     KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
 )
-from ..database import (
-    ballot_request_ended, ballot_request_started, end_read_without_transaction, read_without_transaction,
-    write_unit_of_work,
-)
+from ..ballotbox.box import box_floor, public_key_of
+from ..database import end_read_without_transaction, read_without_transaction, write_unit_of_work
 from ..extensions import db
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
@@ -34,7 +33,9 @@ from ..scorecard.tallies import spoiled_ballots
 from . import limits
 from .forms import Questionnaire, make_ticket, read_ticket
 from .pages import pages
-from .services import USED_MESSAGE, CodeAlreadyUsed, GroupFull, cast_ballot, new_receipt, receipt_exists
+from .services import (
+    USED_MESSAGE, CodeAlreadyUsed, GroupFull, RoundNotTaking, new_receipt, receipt_exists, seal_vote, store_vote,
+)
 
 bp = Blueprint("respond", __name__)
 
@@ -42,10 +43,6 @@ TOO_MANY_CODES = "尝试的评议码错误次数过多，请核对评议条后�
 TOO_MANY_BALLOTS = "从您所在网络提交的评议过于频繁，请稍后再试。"
 #: a mark without an end date (no closes_at) lasts this long
 DEVICE_MARK_DAYS = 60
-
-
-bp.before_request(ballot_request_started)
-bp.teardown_request(ballot_request_ended)
 
 
 @bp.before_request
@@ -187,6 +184,8 @@ class Known:
     subject_ids: dict[str, int]
     item_ids: dict[str, int]
     cap: int | None  #: the most ballots an open link takes
+    public_key: bytes  #: the round's ballot box key, ballots are sealed to
+    floor: int  #: the size boxes are padded to
 
 
 #: by (round id, group id, spec version); per process
@@ -203,6 +202,8 @@ def questionnaire_of(round_: Round, group: Group) -> Known:
             subject_ids={s.code: s.id for s in round_.subjects},
             item_ids={i.key: i.id for i in round_.items},
             cap=open_cap(spec, group) if group.access == "open" else None,
+            public_key=public_key_of(round_),
+            floor=box_floor(round_),
         )
         if len(_known) > 512:
             _known.clear()
@@ -246,12 +247,11 @@ def cast_quickly(
     """Store a clean ballot in one short transaction; None, with nothing stored, when anything
     is unusual (a retry, a spent code, a full group): the form's way then says what."""
     db.session().expire_on_commit = False  # nothing read below needs reloading after the commit
+    vote = _seal(round_, group, known, answers, comments, receipt, code_id)
     try:
         with write_unit_of_work():
-            cast_ballot(round_, group, answers=answers, comments=comments, receipt=receipt, code_id=code_id,
-                        cap=known.cap if code_id is None else None, subject_ids=known.subject_ids,
-                        item_ids=known.item_ids, retry_is_error=True)
-    except (CodeAlreadyUsed, GroupFull, IntegrityError):
+            store_vote(vote, retry_is_error=True)
+    except (CodeAlreadyUsed, GroupFull, RoundNotTaking, IntegrityError):
         return None
     if code_id is None:
         limits.count_open_ballot(group.id)
@@ -280,16 +280,14 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
         return message(round_.title, "您已在本设备上提交过本次评议，每台设备只能提交一次。", 409)
     if code_id is None and not limits.open_ballot_allowed(group.id):
         return message(round_.title, TOO_MANY_BALLOTS, 429)
+    vote = _seal(round_, group, known, form.answers(), form.comments(), receipt, code_id)
     try:
         with write_unit_of_work():
-            cast = cast_ballot(
-                round_, group, answers=form.answers(), comments=form.comments(), receipt=receipt, code_id=code_id,
-                cap=known.cap if code_id is None else None, subject_ids=known.subject_ids, item_ids=known.item_ids,
-            )
-    except CodeAlreadyUsed as exc:
+            cast = store_vote(vote)
+    except (CodeAlreadyUsed, GroupFull) as exc:
         return message(round_.title, str(exc), 409)
-    except GroupFull as exc:
-        return message(round_.title, str(exc), 409)
+    except RoundNotTaking as exc:
+        return message(round_.title, str(exc), 403)
     except IntegrityError:  # a concurrent copy of this very page won the race
         if receipt_exists(round_, receipt):
             return receipt_page(round_, receipt, repeated=True)
@@ -298,6 +296,15 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
     if once:
         set_device_mark(response, round_, group)
     return response
+
+
+def _seal(round_: Round, group: Group, known: Known, answers: dict[tuple[str, str], str],  # noqa: PLR0913
+          comments: dict[str, str], receipt: str, code_id: int | None):  # noqa: ANN202
+    return seal_vote(
+        round_, group, answers=answers, comments=comments, receipt=receipt, public_key=known.public_key,
+        floor=known.floor, subject_ids=known.subject_ids, item_ids=known.item_ids, code_id=code_id,
+        cap=known.cap if code_id is None else None,
+    )
 
 
 def open_cap(spec, group: Group) -> int | None:  # noqa: ANN001

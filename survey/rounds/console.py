@@ -9,14 +9,18 @@ from ..auth import audit
 from ..auth.access import round_for
 from ..console import bp
 from ..database import unit_of_work
-from .lifecycle import TRANSITIONS, accepting_state
-from .services import MOVE_EFFECTS, compact_storage, move_round
+from ..ballotbox.box import box_fingerprint, custody_of
+from .lifecycle import TRANSITIONS, RoundStatus, accepting_state
+from .closing import SYNC_LIMIT, close_in_background, sealed_count
+from .services import MOVE_EFFECTS, close_round, move_round
 from .turnout import round_turnout
 
 MOVE_NAMES = {"open": "开始评议", "close": "结束评议", "publish": "公布结果"}
 #: seconds between refreshes of the turnout pages while a round runs
 REFRESH_SECONDS = 30
 PROJECTOR_REFRESH_SECONDS = 15
+#: while the ballot box is being opened in the background
+CLOSING_REFRESH_SECONDS = 5
 
 
 @bp.get("/rounds/<slug>")
@@ -24,12 +28,20 @@ def round_overview(slug: str):  # noqa: ANN201
     round_ = round_for(slug, "view_turnout")
     turnout = round_turnout(round_)
     accepting, why = accepting_state(round_)
-    moves = [a for a, (sources, _) in TRANSITIONS.items() if round_.state in sources]
+    moves = [a for a in MOVE_NAMES if _may(round_, a)]
     return render_template(
         "console/round.html", round=round_, turnout=turnout, accepting=accepting, why=why, moves=moves,
-        move_names=MOVE_NAMES, refresh=REFRESH_SECONDS if round_.state.takes_ballots else None,
-        totals=_totals(turnout),
+        move_names=MOVE_NAMES,
+        refresh=REFRESH_SECONDS if round_.state.takes_ballots else CLOSING_REFRESH_SECONDS if round_.state.box_sealed else None,
+        totals=_totals(turnout), box=box_fingerprint(round_), custody=custody_of(round_),
     )
+
+
+def _may(round_, action: str) -> bool:  # noqa: ANN001
+    """Whether ``action`` can be asked of ``round_`` now; a round left closing by an
+    interrupted close may be closed again, which finishes the work."""
+    sources, _ = TRANSITIONS[action]
+    return round_.state in sources or (action == "close" and round_.state is RoundStatus.closing)
 
 
 @bp.get("/rounds/<slug>/projector")
@@ -52,20 +64,24 @@ def _totals(turnout) -> dict:  # noqa: ANN001
 @bp.get("/rounds/<slug>/<any(open, close, publish):action>")
 def confirm_move(slug: str, action: str):  # noqa: ANN201
     round_ = round_for(slug, "manage_rounds")
-    sources, _ = TRANSITIONS[action]
     return render_template(
         "console/confirm_move.html", round=round_, action=action, name=MOVE_NAMES[action],
-        effects=MOVE_EFFECTS[action], allowed=round_.state in sources,
+        effects=MOVE_EFFECTS[action], allowed=_may(round_, action),
     )
 
 
 @bp.post("/rounds/<slug>/<any(open, close, publish):action>")
 def move(slug: str, action: str):  # noqa: ANN201
     round_ = round_for(slug, "manage_rounds")
-    with unit_of_work():
-        said = move_round(round_, action)
     if action == "close":
-        compact_storage()
+        if sealed_count(round_) > SYNC_LIMIT:
+            close_in_background(round_, None)
+            flash("结束评议：已开始开箱计票。选票较多，计票在后台进行，本页显示进度；完成后即可查看结果。", "ok")
+            return redirect(url_for("console.round_overview", slug=slug), 303)
+        said = close_round(round_).words(slug)
+    else:
+        with unit_of_work():
+            said = move_round(round_, action)
     flash(f"{MOVE_NAMES[action]}：完成。{said}（审计日志末条：{audit.head()}，请记下以便日后核对）", "ok")
     return redirect(url_for("console.round_overview", slug=slug), 303)
 

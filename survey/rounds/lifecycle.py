@@ -18,17 +18,23 @@ if TYPE_CHECKING:
 
 
 class RoundStatus(str, enum.Enum):
-    """A round's life: draft → open → closed → published."""
+    """A round's life: draft → open → closed → published.
+
+    ``closing`` (计票中) lies between open and closed while the ballot box is being opened: no
+    ballot is taken any more and results are still sealed. ``rounds close`` goes through it in
+    one command; a close interrupted there is finished by closing again.
+    """
 
     draft = "draft"
     open = "open"
+    closing = "closing"
     closed = "closed"
     published = "published"
 
     @property
     def label(self) -> str:
         """The state in Chinese, as pages show it."""
-        return {"draft": "草稿", "open": "进行中", "closed": "已结束", "published": "已公布"}[self.value]
+        return {"draft": "草稿", "open": "进行中", "closing": "计票中", "closed": "已结束", "published": "已公布"}[self.value]
 
     @property
     def editable(self) -> bool:
@@ -53,7 +59,12 @@ class RoundStatus(str, enum.Enum):
     @property
     def results_sealed(self) -> bool:
         """No score, share, grade, answer or comment may be seen by anyone: turnout only."""
-        return self in (RoundStatus.draft, RoundStatus.open)
+        return self in (RoundStatus.draft, RoundStatus.open, RoundStatus.closing)
+
+    @property
+    def box_sealed(self) -> bool:
+        """Ballots may be lying sealed in the ballot box: open, or interrupted while closing."""
+        return self in (RoundStatus.open, RoundStatus.closing)
 
     @property
     def org_ratings_editable(self) -> bool:
@@ -68,11 +79,12 @@ class RoundStatus(str, enum.Enum):
 #: action → (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[RoundStatus], RoundStatus]] = {
     "open": (frozenset({RoundStatus.draft}), RoundStatus.open),
-    "close": (frozenset({RoundStatus.open}), RoundStatus.closed),
+    "close": (frozenset({RoundStatus.open}), RoundStatus.closing),
+    "count": (frozenset({RoundStatus.closing}), RoundStatus.closed),
     "publish": (frozenset({RoundStatus.closed}), RoundStatus.published),
 }
 
-PAST = {"open": "opened", "close": "closed", "publish": "published"}
+PAST = {"open": "opened", "close": "closed", "count": "counted", "publish": "published"}
 
 STATUS_NAMES = {s: f"{s.label} ({s.value})" for s in RoundStatus}
 
@@ -118,7 +130,7 @@ def accepting_state(round_: Round, now: datetime | None = None) -> tuple[bool, s
         if round_.opens_at:
             return False, f"本次评议尚未开始，将于{beijing(round_.opens_at).strftime(fmt)}开始。"
         return False, "本次评议尚未开始。"
-    if status in (RoundStatus.closed, RoundStatus.published):
+    if status in (RoundStatus.closing, RoundStatus.closed, RoundStatus.published):
         if round_.closes_at and now >= aware(round_.closes_at):
             return False, f"本次评议已于{beijing(round_.closes_at).strftime(fmt)}结束，感谢您的关注。"
         return False, "本次评议已经结束，感谢您的关注。"

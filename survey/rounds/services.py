@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 
 from scoring.spec import RoundSpec, SpecError, parse_spec
 
 from ..errors import NotFound, ServiceError
 from ..extensions import db
-from ..models import BallotCode, Group, Item, Round, Subject
-from ..database import sqlite_file
-from ..wal import RETRY_AFTER, empty_and_stamp, empty_wal, sweeper
+from ..ballotbox.box import custody_of, make_box, opening_key
+from ..ballotbox.opening import Progress, open_box, seal_the_past
+from ..database import unit_of_work, write_unit_of_work
+from ..models import Group, Item, Round, Subject
 from .lifecycle import RoundStatus, transition
-from .reseal import reseal_ballot_tables
 
 
 class SpecRefused(ServiceError):
@@ -97,19 +97,55 @@ def round_spec(round_: Round) -> RoundSpec:
     return parse_spec(round_.spec, require_round=True)
 
 
-def close_round(round_: Round) -> int:
-    """Close the round, destroy its unused codes and reseal the ballot tables; returns codes
-    dropped.
+@dataclass(frozen=True)
+class Closed:
+    """What closing a round did, for the person who asked and the audit log."""
 
-    Unused codes have no purpose once no ballot can arrive, so they go. Then every table of
-    ballot content is rebuilt in random order under fresh ids, in this same transaction
-    (``reseal.reseal_ballot_tables``), so that no ``xmin``, ``ctid``, row id, position or row
-    order follows the order of casting; ``compact_storage`` then empties SQLite's log.
+    ballots: int  #: opened from the box by this close
+    unreadable: int  #: boxes that did not open or did not check, over the whole close
+    codes_destroyed: int
+
+    def words(self, slug: str) -> str:
+        said = f"{slug}：评议已结束；开箱计票 {self.ballots} 张选票，销毁未使用的评议码 {self.codes_destroyed} 个"
+        if self.unreadable:
+            said += f"；另有 {self.unreadable} 张密封选票无法打开或内容无效，未计入（已记入审计日志）"
+        return said + "。选票已按随机顺序、以新的随机编号保存，任何评议码都无法再与选票对应。"
+
+
+def close_round(round_: Round, key: bytes | None = None, *, progress: Progress | None = None) -> Closed:
+    """Close ``round_``: it takes no more ballots, its ballot box is opened and counted, its
+    unused codes are destroyed. Commits as it goes (each step its own unit of work).
+
+    The key is checked first: a wrong or missing one (``WrongKey``) refuses with nothing
+    changed. Then the round moves to ``closing`` in one short transaction, after which no ballot
+    is stored (a ballot's transaction reads the status under a share lock, so every ballot
+    either committed before this or is refused). The box is opened in chunks
+    (``ballotbox.opening.open_box``); the last transaction rewrites the receipts, destroys the
+    codes, drops the sealed rows with their tables' files and moves the round to ``closed``.
+    A close interrupted after the first step leaves the round ``closing``; closing it again
+    finishes the work.
     """
-    transition(round_, "close")
-    dropped = db.session.execute(delete(BallotCode).where(BallotCode.round_id == round_.id)).rowcount or 0
-    reseal_ballot_tables()
-    return dropped
+    from ..auth import audit
+
+    slug = round_.slug
+    if not round_.state.box_sealed:
+        transition(round_, "close")  # raises, saying why
+    opening = opening_key(round_, key)  # refuses before anything changes
+    if round_.state is RoundStatus.open:
+        with unit_of_work():
+            transition(round_, "close")
+    opened = open_box(round_, opening, progress=progress)
+    with write_unit_of_work():
+        round_ = db.session.scalar(select(Round).where(Round.slug == slug).with_for_update())
+        if not round_.state.box_sealed:  # another close finished it meanwhile
+            return Closed(opened.ballots, round_.box_unreadable, 0)
+        dropped = seal_the_past(round_)
+        transition(round_, "count")
+        round_.closed_at = datetime.now(timezone.utc)
+        result = Closed(opened.ballots, round_.box_unreadable, dropped)
+        audit.record("round.close", round_slug=slug, ballots_opened=opened.ballots,
+                     unreadable=round_.box_unreadable, codes_destroyed=dropped)
+    return result
 
 
 #: what each lifecycle move does, said before it is done (the console's confirmation pages)
@@ -121,8 +157,8 @@ MOVE_EFFECTS: dict[str, list[str]] = {
     ],
     "close": [
         "问卷不再接受提交。",
-        "所有未使用的评议码被销毁，此后无法再把任何评议码与选票对应。",
-        "全部选票、答案、意见建议和回执码重新打乱顺序、换用新的随机编号保存（重新封存），旧的数据表连同文件一并删除。",
+        "用本轮的投票箱密钥打开密封的选票，逐张校验后按随机顺序、以新的随机编号保存；无法打开的选票会被计数并记入审计日志。",
+        "所有未使用的评议码被销毁，存放密封选票和评议码的数据表连同文件一并重建，此后无法再把任何评议码与选票对应。",
         "结束后可以查看计分结果、导出数据。此操作不可撤销。",
     ],
     "publish": [
@@ -132,48 +168,33 @@ MOVE_EFFECTS: dict[str, list[str]] = {
 }
 
 
-def move_round(round_: Round, action: str) -> str:
-    """Open, close or publish ``round_`` and record it in the audit log; returns what
-    happened, in words for the person who asked. The CLI and the console both call this.
+def move_round(round_: Round, action: str, *, public_key: bytes | None = None) -> str:
+    """Open or publish ``round_`` and record it in the audit log (flushes; the caller's unit of
+    work commits); returns what happened, in words for the person who asked. The CLI and the
+    console both call this. Closing is ``close_round``, which commits as it goes.
 
-    After a close, the caller runs ``compact_storage`` once the unit of work has committed.
+    Opening makes the round's ballot box: the server's key (服务器保管), or the 监票人's
+    ``public_key`` for a round in 监票人保管.
     """
     from ..auth import audit
     from ..timefmt import beijing
     from .lifecycle import aware
 
     if action == "close":
-        dropped = close_round(round_)
-        audit.record("round.close", round_slug=round_.slug, codes_destroyed=dropped)
-        return f"{round_.slug}: closed; {dropped} ballot codes destroyed, so no code can be matched to a ballot"
-    transition(round_, action)
-    audit.record(f"round.{action}", round_slug=round_.slug)
+        raise ValueError("close a round with close_round, which opens its ballot box")
     if action == "open":
+        if not round_.state.editable:
+            transition(round_, action)  # raises, saying why
+        box = make_box(round_, public_key)  # refuses a teller round without its public key
+        transition(round_, action)
+        audit.record("round.open", round_slug=round_.slug, custody=round_.box_custody, box_fingerprint=box)
         now = datetime.now(timezone.utc)
+        sealed = f"选票密封保存（投票箱密钥指纹 {box}，{custody_of(round_).label}）"
         if round_.opens_at is not None and aware(round_.opens_at) > now:
             start = beijing(round_.opens_at).strftime("%Y-%m-%d %H:%M")
-            return f"{round_.slug}: open; it takes ballots from {start} Beijing time (its opens_at), not before"
-        until = f" until {beijing(round_.closes_at).strftime('%Y-%m-%d %H:%M')} Beijing time" if round_.closes_at else ""
-        return f"{round_.slug}: open; it takes ballots now{until}"
-    return f"{round_.slug}: {round_.status}"
-
-
-def compact_storage() -> None:
-    """Leave no old copy on disk (run after ``close_round`` or a reseal commits): SQLite's log
-    is emptied and its file rebuilt; PostgreSQL's dropped files are removed at a checkpoint
-    (issued here when the account may, else PostgreSQL's own within minutes; their content was
-    truncated away at commit already)."""
-    engine = db.engine
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if engine.dialect.name == "sqlite":
-            driver, path = conn.connection.driver_connection, sqlite_file()
-            empty_wal(driver, wait=5)
-            conn.execute(text("VACUUM"))
-            if path is not None and not empty_and_stamp(driver, path, wait=5):  # readers for 5 s
-                sweeper.after_commit(path, RETRY_AFTER)
-        elif engine.dialect.name == "postgresql":
-            conn.execute(text("ANALYZE ballot_codes, ballots, answers, comments, receipts"))
-            try:
-                conn.execute(text("CHECKPOINT"))
-            except DBAPIError:  # needs superuser or pg_checkpoint; PostgreSQL checkpoints by itself
-                pass
+            return f"{round_.slug}：已开始评议，自北京时间 {start}（评议设定的开始时间）起接受提交；{sealed}。"
+        until = f"，至北京时间 {beijing(round_.closes_at).strftime('%Y-%m-%d %H:%M')} 止" if round_.closes_at else ""
+        return f"{round_.slug}：已开始评议，现在起接受提交{until}；{sealed}。"
+    transition(round_, action)
+    audit.record(f"round.{action}", round_slug=round_.slug)
+    return f"{round_.slug}：结果已公布，回执码列表已公开。"

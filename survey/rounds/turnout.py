@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Ballot, BallotCode, Round
+from ..models import Ballot, BallotCode, Round, SealedBallot
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,14 @@ class GroupTurnout:
 
 
 def round_turnout(round_: Round) -> list[GroupTurnout]:
-    ballots = dict(
-        db.session.execute(
-            select(Ballot.group_id, func.count()).where(Ballot.round_id == round_.id).group_by(Ballot.group_id)
-        ).all()
-    )
+    """Ballots per group: the sealed ones while the round is open (their count is all anyone
+    may know of them), plus the opened ones."""
+    ballots: dict[int, int] = {}
+    for table in (SealedBallot, Ballot):
+        for group_id, count in db.session.execute(
+            select(table.group_id, func.count()).where(table.round_id == round_.id).group_by(table.group_id)
+        ).all():
+            ballots[group_id] = ballots.get(group_id, 0) + count
     unused = dict(
         db.session.execute(
             select(BallotCode.group_id, func.count()).where(BallotCode.round_id == round_.id).group_by(BallotCode.group_id)
