@@ -32,13 +32,14 @@ def test_rounds_open_says_when_it_starts_taking_ballots(runner, make_round, spec
     result = runner.invoke(args=["rounds", "open", "r2012"])
     assert result.exit_code == 0, result.output
     shown = later.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
-    assert f"takes ballots from {shown} Beijing time" in result.output
+    assert f"自北京时间 {shown}（评议设定的开始时间）起接受提交" in result.output
 
 
 def test_rounds_open_without_a_window_takes_ballots_now(runner, make_round) -> None:  # noqa: ANN001
     make_round(status="draft")
     result = runner.invoke(args=["rounds", "open", "r2012"])
-    assert "takes ballots now" in result.output
+    assert "现在起接受提交" in result.output
+    assert re.search(r"投票箱密钥指纹 [0-9A-F]{4}(-[0-9A-F]{4}){3}，服务器保管", result.output)
 
 
 def test_config_masks_the_database_password(app, runner) -> None:  # noqa: ANN001
