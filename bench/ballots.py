@@ -197,13 +197,11 @@ def stored_receipts_sql(url: str):  # noqa: ANN201
 
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            tables = sa.inspect(conn).get_table_names()
-            table = "receipts" if "receipts" in tables else "ballots"
-            receipts = set(conn.scalars(sa.text(f"SELECT receipt FROM {table}")))
-            answers = conn.scalar(sa.text("SELECT count(*) FROM answers"))
+            receipts = set(conn.scalars(sa.text("SELECT receipt FROM receipts")))
+            sealed = conn.scalar(sa.text("SELECT count(*) FROM sealed_ballots"))
         engine.dispose()
-        if answers != 40 * len(receipts):
-            print(f"  warning: {answers} answers stored for {len(receipts)} ballots", file=sys.stderr)
+        if sealed != len(receipts):  # the round stays open: its ballots are sealed rows
+            print(f"  warning: {sealed} sealed ballots stored for {len(receipts)} receipts", file=sys.stderr)
         return receipts
 
     return count
