@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
 from ..ballotbox.seal import BallotContent, seal
 from ..codes.services import ALPHABET
@@ -109,6 +109,27 @@ _ADD_RECEIPT = insert(Receipt)
 _ADD_SEALED = insert(SealedBallot)
 
 
+#: PostgreSQL: the whole ballot in one statement (``_store_on_postgresql``)
+_PG_GUARDS = {
+    "code": "DELETE FROM ballot_codes WHERE id = :code_id AND EXISTS (SELECT 1 FROM open_round) RETURNING 1",
+    "cap": "UPDATE round_groups SET open_ballots = open_ballots + 1 "
+           "WHERE id = :group_id AND open_ballots < :cap AND EXISTS (SELECT 1 FROM open_round) RETURNING 1",
+    "none": "SELECT 1 FROM open_round",
+}
+_PG_STATEMENTS = {
+    guard: text(
+        "WITH open_round AS (SELECT 1 FROM rounds WHERE id = :round_id AND status = 'open' FOR SHARE), "
+        f"taken AS ({sql}), "
+        "new_receipt AS (INSERT INTO receipts (id, round_id, receipt) "
+        "SELECT :receipt_id, :round_id, :receipt FROM taken), "
+        "new_box AS (INSERT INTO sealed_ballots (id, round_id, group_id, cast_on, box) "
+        "SELECT :box_id, :round_id, :group_id, :cast_on, :box FROM taken) "
+        "SELECT (SELECT count(*) FROM open_round), (SELECT count(*) FROM taken)"
+    )
+    for guard, sql in _PG_GUARDS.items()
+}
+
+
 def store_vote(vote: SealedVote, *, retry_is_error: bool = False) -> Cast:
     """Store one sealed ballot in the caller's transaction (the caller's unit of work commits).
 
@@ -119,26 +140,50 @@ def store_vote(vote: SealedVote, *, retry_is_error: bool = False) -> Cast:
     page racing this one is stopped by the spent code, or by the unique receipt at commit.
     """
     conn = db.session.connection()
-    params = {"round_id": vote.round_id, "group_id": vote.group_id, "code_id": vote.code_id, "cap": vote.cap}
-    if conn.execute(_ROUND_STATUS, params).scalar_one_or_none() != RoundStatus.open.value:
-        raise RoundNotTaking(CLOSED_MESSAGE)
-    if vote.code_id is not None:
-        taken = conn.execute(_SPEND_CODE, params).rowcount == 1
-    elif vote.cap is not None:
-        taken = conn.execute(_TAKE_PLACE, params).rowcount == 1
+    params = {"round_id": vote.round_id, "group_id": vote.group_id, "code_id": vote.code_id, "cap": vote.cap,
+              "receipt_id": random_id(), "receipt": vote.receipt, "box_id": random_id(),
+              "cast_on": datetime.now(BEIJING).date(), "box": vote.box}
+    if conn.dialect.name == "postgresql":
+        open_, taken = _store_on_postgresql(conn, vote, params)
     else:
-        taken = True
+        open_, taken = _store(conn, vote, params)
+    if not open_:
+        raise RoundNotTaking(CLOSED_MESSAGE)
     if not taken:
         if not retry_is_error and _receipt_stored(vote):
             return Cast(vote.receipt, repeated=True)
         if vote.code_id is None:
             raise GroupFull(FULL_MESSAGE)
         raise CodeAlreadyUsed(USED_MESSAGE)
-    today = datetime.now(BEIJING).date()
-    conn.execute(_ADD_RECEIPT, {"id": random_id(), "round_id": vote.round_id, "receipt": vote.receipt})
-    conn.execute(_ADD_SEALED, {"id": random_id(), "round_id": vote.round_id, "group_id": vote.group_id,
-                               "cast_on": today, "box": vote.box})
     return Cast(vote.receipt, repeated=False)
+
+
+def _guard(vote: SealedVote) -> str:
+    return "code" if vote.code_id is not None else "cap" if vote.cap is not None else "none"
+
+
+def _store(conn: Connection, vote: SealedVote, params: dict) -> tuple[bool, bool]:
+    """The ballot's statements one by one (SQLite, whose write lock the transaction already
+    holds): (round open, place taken); nothing is written unless both."""
+    if conn.execute(_ROUND_STATUS, params).scalar_one_or_none() != RoundStatus.open.value:
+        return False, False
+    guard = _guard(vote)
+    if guard == "code" and conn.execute(_SPEND_CODE, params).rowcount != 1:
+        return True, False
+    if guard == "cap" and conn.execute(_TAKE_PLACE, params).rowcount != 1:
+        return True, False
+    conn.execute(_ADD_RECEIPT, {"id": params["receipt_id"], "round_id": vote.round_id, "receipt": vote.receipt})
+    conn.execute(_ADD_SEALED, {"id": params["box_id"], "round_id": vote.round_id, "group_id": vote.group_id,
+                               "cast_on": params["cast_on"], "box": vote.box})
+    return True, True
+
+
+def _store_on_postgresql(conn: Connection, vote: SealedVote, params: dict) -> tuple[bool, bool]:
+    """The same rows in one statement: a round trip instead of four, which the ballot benchmark
+    measured as the difference between meeting the PostgreSQL goal and missing it. The status
+    is read under a share lock as in ``_store``; the guard and both inserts depend on it."""
+    open_, taken = conn.execute(_PG_STATEMENTS[_guard(vote)], params).one()
+    return bool(open_), bool(taken)
 
 
 def _receipt_stored(vote: SealedVote) -> bool:
