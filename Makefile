@@ -28,12 +28,16 @@ run: install
 	$(FLASK) demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# A real round on one machine: gunicorn with the shipped gunicorn.conf.py, SQLite in instance/
-# (move to PostgreSQL when several machines serve it, or beyond a few thousand respondents an hour).
+# A round on one machine: gunicorn with the shipped gunicorn.conf.py on 127.0.0.1:$(PORT), SQLite
+# in instance/. Phones reach it through nginx with TLS in front (docs/deploy.md). To serve them
+# directly, give gunicorn a certificate:
+#   make serve SURVEY_BIND=0.0.0.0:8443 SURVEY_TLS_CERT=fullchain.pem SURVEY_TLS_KEY=privkey.pem
+# Plain HTTP on a network address is refused unless SURVEY_PLAIN_HTTP_LAN=yes (a closed lab only:
+# anyone on the network reads the codes and answers).
 serve: install
 	$(FLASK) db upgrade
 	$(FLASK) config
-	SURVEY_BIND=$${SURVEY_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py 'survey:create_app()'
+	SURVEY_BIND=$${SURVEY_BIND:-127.0.0.1:$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py 'survey:create_app()'
 
 test: install
 	$(BIN)/python -m pytest

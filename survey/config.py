@@ -36,6 +36,11 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         DATABASE_URL=f"sqlite:///{instance / 'survey.db'}",
         BASE_URL=DEFAULT_BASE_URL,
         WTF_CSRF_TIME_LIMIT=None,  # a respondent may leave the page open for a long time
+        #: Flask-WTF refuses a form posted over HTTPS without a same-site Referer; the pages ask
+        #: browsers to send none (Referrer-Policy: no-referrer: a ballot's address holds its
+        #: code), so every ballot and sign-in over HTTPS was refused. The form's CSRF token,
+        #: tied to a SameSite=Lax session cookie, is the check
+        WTF_CSRF_SSL_STRICT=False,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=256 * 1024,
