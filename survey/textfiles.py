@@ -24,4 +24,5 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         if codec == "utf-8-sig" and data.startswith(b"\xef\xbb\xbf"):
             label = "UTF-8 (with BOM)"
         return text, label
-    raise UnreadableText(f"{name}: neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) and try again")
+    raise UnreadableText(f"{name}：不是 UTF-8 或 GBK 编码的文本，请在 Excel 中另存为 CSV 后重试 "
+                         f"(neither UTF-8 nor GB18030 text; save it as CSV (UTF-8) and try again)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import zipfile
@@ -169,8 +170,35 @@ def test_org_ratings_table_refuses_like_org_import(organizer, make_round) -> Non
         "csrf_token": token, "rater:0": "张三", "score:B01:0": "120"})
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
-    assert "网页表格" in html and "120" in html
-    assert "/tmp" not in html
+    assert "表格有误：计算机学院党总支（评价人“张三”）：分数 120 超出 0–100" in html
+    assert "/tmp" not in html and "outside" not in html and "网页表格:" not in html
+    marked = re.findall(r'<input[^>]*class="invalid"[^>]*>', html)
+    assert len(marked) == 1 and 'name="score:B01:0"' in marked[0] and 'value="120"' in marked[0]
+
+
+def test_org_ratings_table_marks_the_cell_of_each_kind_of_error(organizer, make_round) -> None:  # noqa: ANN001
+    """The cell a refusal points at is marked, what was typed stays, the reason is in words."""
+    make_round(status="closed")
+    token = console_token(organizer, "/console/rounds/r2012/org")
+    cases = [
+        ({"rater:0": "张三", "score:B01:0": "90", "rater:1": "李四", "score:B01:1": "80", "score:B02:1": "优"},
+         'name="score:B02:1"', "机关党委（评价人“李四”）：分数“优”不是数字"),
+        ({"rater:0": "张三", "score:B01:0": "90", "rater:1": "", "score:B02:1": "80"},
+         'name="rater:1"', "第 2 列的评价人：评价人为空"),
+        ({"rater:0": "张三", "score:B01:0": "90", "rater:1": "张三", "score:B01:1": "80"},
+         'name="rater:1"', "第 2 列的评价人：评价人“张三”对“B01”评了两次"),
+    ]
+    for form, cell, words in cases:
+        answer = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, **form})
+        html = answer.get_data(as_text=True)
+        assert answer.status_code == 422 and words in html, html
+        marked = re.findall(r'<input[^>]*class="invalid"[^>]*>', html)
+        assert len(marked) == 1 and cell in marked[0], marked
+        for key, value in form.items():
+            if value:
+                assert f'name="{key}" value="{value}"' in html
+    empty = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "rater:0": "张三"})
+    assert empty.status_code == 422 and "表格中没有填写任何分数" in empty.get_data(as_text=True)
 
 
 def test_org_ratings_upload_in_gb18030_is_detected_and_said(organizer, make_round) -> None:  # noqa: ANN001
@@ -185,7 +213,7 @@ def test_org_ratings_upload_in_gb18030_is_detected_and_said(organizer, make_roun
     refused = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "file": (io.BytesIO(bad), "评价.csv")},
                              content_type="multipart/form-data")
     assert refused.status_code == 422
-    assert "评价.csv:2" in refused.get_data(as_text=True)
+    assert "评价.csv 第2行：代码“B09”不是本轮的评议对象" in refused.get_data(as_text=True)
 
 
 def test_cli_org_import_reads_gb18030_and_names_the_file(runner, make_round, tmp_path) -> None:  # noqa: ANN001

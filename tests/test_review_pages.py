@@ -423,3 +423,42 @@ def test_one_note_per_fact_on_the_scorecard_page_and_in_the_report(make_round, c
     first = pdftotext(pdf).split("\f")[0]
     assert first.count("未计入学生") == 1 and first.count("教职工、学生、离退休同志参与率低于60%") == 1
     assert not any(line.strip().startswith(("，", "；")) for line in first.splitlines())
+
+
+def test_audit_page_says_every_entry_in_words(rounds, client) -> None:  # noqa: ANN001
+    """Entries are stored under their action names (part of the signed chain); the page says
+    them in Chinese: no "feedback.open", no "rectify.update changed {…}"."""
+    sign_in(client, "root")
+    token = console_token(client, "/console/rounds/y2025/feedback")
+    client.post("/console/rounds/y2025/feedback", data={"csrf_token": token, "subject": "B02", "days": "7"})
+    page = client.get("/console/rounds/y2025/feedback").get_data(as_text=True)
+    url = re.search(r'value="(https?://[^"]*/feedback/[^"]+)"', page).group(1)
+    client.application.test_client().get("/feedback/" + url.rsplit("/feedback/", 1)[1])
+    client.post("/console/rounds/y2025/rectify", data={"csrf_token": token, "grade": "一般", "review": "1"})
+    rectify = client.get("/console/rounds/y2025/rectify").get_data(as_text=True)
+    entry = re.search(r'action="/console/rounds/y2025/rectify/(\d+)"', rectify).group(1)
+    client.post(f"/console/rounds/y2025/rectify/{entry}",
+                data={"csrf_token": token, "problem": "作风不实", "measure": "", "responsible": "", "status": "done"})
+    client.post("/console/rounds/y2025/subjects/B01/remark",
+                data={"csrf_token": token, "text": "抓落实", "reviewer_name": "王书记"})
+    log = client.get("/console/audit").get_data(as_text=True)
+    for words in ("生成反馈链接", "反馈链接被打开", "生成整改清单", "修改整改事项", "保存领导点评",
+                  "状态：未开始 → 已完成", "存在的问题：", "点评人：王书记", "有效期（天）</span> 7"):
+        assert words in log, words
+    table = log.split("<tbody>")[1]
+    for code in ("feedback.", "rectify.", "remark.", "changed", "not_started", "reviewer_name", "其他操作"):
+        assert code not in table, code
+
+
+def test_console_refusals_are_in_words(rounds, client) -> None:  # noqa: ANN001
+    """An administrator who names a round that does not exist reads 没有标识为…的评议, not
+    "no round '…'"."""
+    sign_in(client, "root")
+    token = console_token(client, "/console/accounts/rev")
+    answer = client.post("/console/accounts/rev", data={"csrf_token": token, "do": "assign", "slug": "y2099"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 404 and "没有标识为“y2099”的评议" in html
+    created = client.post("/console/accounts", data={"csrf_token": token, "username": "rev3", "role": "reviewer",
+                                                     "password": "correct horse battery", "confirm": "correct horse battery",
+                                                     "rounds": "y2099"})
+    assert "没有标识为“y2099”的评议" in created.get_data(as_text=True)

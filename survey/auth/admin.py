@@ -12,7 +12,7 @@ from ..database import unit_of_work
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import AuditEntry, Round, User
-from . import audit
+from . import audit, audit_words
 from .access import requires
 from .forms import NewAccountForm, PasswordForm
 from .services import (
@@ -103,10 +103,11 @@ def audit_log():  # noqa: ANN201
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE)
     if before:
         query = query.where(AuditEntry.id < before)
-    entries = [audit.describe(e) for e in db.session.scalars(query)]
+    entries = [audit_words.describe(e) for e in db.session.scalars(query)]
     total = db.session.scalar(select(func.count()).select_from(AuditEntry))
     checked, broken = audit.verify_chain()
     return render_template(
         "console/audit.html", entries=entries, total=total, checked=checked, broken=broken, head=audit.head(),
+        broken_words=audit_words.break_words(broken.reason) if broken else None,
         next_before=entries[-1]["entry"].id if len(entries) == AUDIT_PAGE else None,
     )

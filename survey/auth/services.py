@@ -65,8 +65,16 @@ def check_password(password: str) -> None:
 def get_user(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no account {username!r}")
+        raise NotFound(f"没有账户“{username}” (no account {username!r})")
     return user
+
+
+def _round(slug: str):  # noqa: ANN202
+    """The round named ``slug``, or a refusal in words an administrator reads in the console."""
+    try:
+        return get_round(slug)
+    except NotFound:
+        raise NotFound(f"没有标识为“{slug}”的评议 (no round {slug!r})") from None
 
 
 def create_user(username: str, role: str, password: str, rounds: list[str] | None = None) -> User:
@@ -77,13 +85,14 @@ def create_user(username: str, role: str, password: str, rounds: list[str] | Non
     try:
         role_ = Role(role)
     except ValueError:
-        raise AccountRefused(f"role must be admin, organizer or reviewer, not {role!r}") from None
+        raise AccountRefused(f"角色应为管理员、组织者或评阅人 (role must be admin, organizer or reviewer, not {role!r})") from None
     if rounds and role_ is not Role.reviewer:
-        raise AccountRefused("only a reviewer is assigned rounds (--rounds); admins and organizers see every round")
+        raise AccountRefused("只有评阅人需要分配评议；管理员和组织者能看到全部评议 "
+                             "(only a reviewer is assigned rounds (--rounds); admins and organizers see every round)")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"账户 {username!r} 已存在 (an account {username!r} already exists)")
     user = User(username=username, role=role_.value, password_hash=_hash(password), active=True, session_epoch=0)
-    user.rounds = [get_round(slug) for slug in dict.fromkeys(rounds or [])]
+    user.rounds = [_round(slug) for slug in dict.fromkeys(rounds or [])]
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", username=username, role=role_.value, rounds=[r.slug for r in user.rounds])
@@ -93,8 +102,8 @@ def create_user(username: str, role: str, password: str, rounds: list[str] | Non
 def assign_round(username: str, slug: str) -> User:
     user = get_user(username)
     if user.role != Role.reviewer.value:
-        raise AccountRefused(f"{username!r} is {user.role}: only reviewers are assigned rounds")
-    round_ = get_round(slug)
+        raise AccountRefused(f"“{username}”不是评阅人，无需分配评议 ({username!r} is {user.role}: only reviewers are assigned rounds)")
+    round_ = _round(slug)
     if round_ not in user.rounds:
         user.rounds.append(round_)
         db.session.flush()
@@ -104,7 +113,7 @@ def assign_round(username: str, slug: str) -> User:
 
 def unassign_round(username: str, slug: str) -> User:
     user = get_user(username)
-    round_ = get_round(slug)
+    round_ = _round(slug)
     if round_ in user.rounds:
         user.rounds.remove(round_)
         db.session.flush()

@@ -164,9 +164,10 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
             f"(print it with: flask --app survey qr {round_.slug} --group {group_key} --out poster.png)"
         )
     if not round_.state.takes_codes:
-        raise CodeRefused(f"round {round_.slug!r} is {round_.status}: it takes no more ballots, so no more codes")
+        raise CodeRefused(f"评议“{round_.title}”{round_.state.label}，不再接受提交，不能再发评议码 "
+                          f"(round {round_.slug!r} is {round_.status}: it takes no more ballots, so no more codes)")
     if not 1 <= count <= MAX_CODES_PER_CALL:
-        raise CodeRefused(f"--count must be from 1 to {MAX_CODES_PER_CALL}")
+        raise CodeRefused(f"数量应为 1 到 {MAX_CODES_PER_CALL} (--count must be from 1 to {MAX_CODES_PER_CALL})")
     _record_code_key()
     codes: dict[str, str] = {}  # hash → code
     while len(codes) < count:

@@ -94,8 +94,9 @@ def export_files(round_: Round) -> dict[str, ExportFile]:
     streams them as a zip. Refused while the round is draft or open: results stay sealed."""
     if round_.state.results_sealed:
         raise ExportRefused(
-            f"round {round_.slug!r} is {round_.status}: answers stay sealed until it is closed "
-            f"(flask --app survey rounds close {round_.slug})"
+            f"评议“{round_.title}”{round_.state.label}，结束前答案保密 "
+            f"(round {round_.slug!r} is {round_.status}: answers stay sealed until it is closed "
+            f"(flask --app survey rounds close {round_.slug}))"
         )
     answers = answer_rows(round_)
     comments = db.session.execute(

@@ -1,7 +1,14 @@
 """Organizational ratings (组织评价) in the console: a table of subjects × raters, or the CSV
-that ``flask --app survey org import`` takes; both go through the same reader and checks."""
+that ``flask --app survey org import`` takes; both go through the same reader and checks.
+
+The table is sent as the CSV the reader takes, one line per filled cell, so a refusal names a
+line; the page turns that line back into the cell it came from, marks that cell and says what
+is wrong in words (分数 105 超出 0–100), never "网页表格:8: score 105 is outside 0–100".
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -13,81 +20,120 @@ from ..database import unit_of_work
 from ..errors import ServiceError
 from ..export.services import csv_bytes
 from ..extensions import db
+from ..input_words import chinese, where
 from ..models import OrgRating, Round, Subject
-from .services import import_org_csv
+from .services import OrgRatingsRefused, import_org_csv
 
 BLANK_RATERS = 3  #: empty rater columns offered for new raters
+TABLE_NAME = "网页表格"
 
 
-def _current(round_: Round) -> tuple[list[str], dict[tuple[str, str], float]]:
+@dataclass
+class RaterColumn:
+    """One rater's column of the table: the name typed above it and a score per subject code."""
+
+    rater: str
+    scores: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BadCell:
+    """The cell a refusal points at: a score (``subject`` set) or a rater's name (``subject``
+    None) in column ``column``, and what is wrong with it."""
+
+    column: int
+    subject: str | None
+    message: str
+
+
+def _current(round_: Round) -> list[RaterColumn]:
     rows = db.session.execute(
         select(Subject.code, OrgRating.rater, OrgRating.score)
         .join(Subject, Subject.id == OrgRating.subject_id)
         .where(OrgRating.round_id == round_.id)
     ).all()
-    raters = sorted({r for _, r, _ in rows})
-    return raters, {(s, r): v for s, r, v in rows}
+    columns = {r: RaterColumn(r) for r in sorted({r for _, r, _ in rows})}
+    for code, rater, score in rows:
+        columns[rater].scores[code] = f"{score:g}"
+    return list(columns.values())
+
+
+def _typed(round_: Round) -> list[RaterColumn]:
+    """The table as typed, in its column order; columns left wholly empty are dropped."""
+    indexes = sorted(int(k[6:]) for k in request.form if k.startswith("rater:") and k[6:].isdigit())
+    columns = []
+    for index in indexes:
+        column = RaterColumn(request.form.get(f"rater:{index}", "").strip())
+        for subject in round_.subjects:
+            cell = request.form.get(f"score:{subject.code}:{index}", "").strip()
+            if cell:
+                column.scores[subject.code] = cell
+        if column.rater or column.scores:
+            columns.append(column)
+    return columns
+
+
+def _table_csv(columns: list[RaterColumn], round_: Round) -> tuple[bytes, list[tuple[int, str]]]:
+    """The table as the CSV ``org import`` reads, and for each data line the (column, subject)
+    of the cell it came from."""
+    rows, cells = [], []
+    for k, column in enumerate(columns):
+        for subject in round_.subjects:
+            if subject.code in column.scores:
+                rows.append((subject.code, column.rater, column.scores[subject.code]))
+                cells.append((k, subject.code))
+    return csv_bytes(("subject", "rater", "score"), rows), cells
+
+
+def _bad_cell(exc: OrgRatingsRefused, cells: list[tuple[int, str]], columns: list[RaterColumn],
+              round_: Round) -> BadCell | None:
+    """The cell of the table a refusal names, with its message in words."""
+    if exc.line is None or not 2 <= exc.line < len(cells) + 2:
+        return None
+    k, code = cells[exc.line - 2]
+    reason = exc.reason or ""
+    if reason == "empty rater" or reason.startswith(("rater is longer", "rater contains")) or " rates subject " in reason:
+        return BadCell(k, None, f"第 {k + 1} 列的评价人：{chinese(reason)}")
+    name = next(s.name for s in round_.subjects if s.code == code)
+    return BadCell(k, code, f"{name}（评价人“{columns[k].rater}”）：{chinese(reason)}")
 
 
 @bp.route("/rounds/<slug>/org", methods=["GET", "POST"])
 def org_ratings(slug: str):  # noqa: ANN201
     round_ = round_for(slug, "org_ratings")
-    raters, scores = _current(round_)
-    error = None
+    columns = _current(round_)
+    error, bad = None, None
     if request.method == "POST":
         if not round_.state.org_ratings_editable:
             raise ServiceError(f"评议“{round_.title}”已公布，组织评价不能再修改。")
         upload = request.files.get("file")
+        cells: list[tuple[int, str]] = []
         try:
             if upload is not None and upload.filename:
-                name = upload.filename
-                data = upload.read()
-                source = "upload"
+                name, data, source = upload.filename, upload.read(), "upload"
             else:
-                name = "网页表格"
-                data = _table_csv(round_)
-                source = "table"
+                columns = _typed(round_)
+                name, source = TABLE_NAME, "table"
+                data, cells = _table_csv(columns, round_)
             with unit_of_work():
                 result = import_org_csv(round_, data, name)
                 audit.record("org.ratings", round_slug=slug, count=result.count, source=source)
+        except OrgRatingsRefused as exc:
+            bad = _bad_cell(exc, cells, columns, round_) if source == "table" else None
+            if bad is not None:
+                error = f"表格有误：{bad.message}。请改正标出的格子后再保存。"
+            elif exc.reason == "no ratings in the file":
+                error = "表格中没有填写任何分数。" if source == "table" else f"{name}：文件中没有组织评价。"
+            elif exc.reason != str(exc):  # the library's refusal of a line of the file
+                error = f"{where(name, exc.line)}：{chinese(exc.reason)}"
+            else:
+                error = str(exc)
         except ServiceError as exc:
             error = str(exc)
         else:
             read_as = f"（按 {result.encoding} 读取）" if source == "upload" else ""
             flash(f"已保存 {result.count} 条组织评价{read_as}。", "ok")
             return redirect(url_for("console.org_ratings", slug=slug), 303)
-        if source == "table":  # show what was typed, beside the error
-            raters, scores = _typed(round_)
     return render_template(
-        "console/org.html", round=round_, raters=raters + [""] * BLANK_RATERS, scores=scores, error=error,
+        "console/org.html", round=round_, columns=columns + [RaterColumn("")] * BLANK_RATERS, error=error, bad=bad,
     ), (422 if error else 200)
-
-
-def _typed_columns() -> list[tuple[int, str]]:
-    columns = []
-    for key, value in request.form.items():
-        if key.startswith("rater:") and key[6:].isdigit():
-            columns.append((int(key[6:]), value.strip()))
-    return sorted(columns)
-
-
-def _table_csv(round_: Round) -> bytes:
-    """The table as the CSV ``org import`` reads: one row per filled cell."""
-    rows = []
-    for index, rater in _typed_columns():
-        for subject in round_.subjects:
-            cell = request.form.get(f"score:{subject.code}:{index}", "").strip()
-            if cell:
-                rows.append((subject.code, rater, cell))
-    return csv_bytes(("subject", "rater", "score"), rows)
-
-
-def _typed(round_: Round) -> tuple[list[str], dict[tuple[str, str], str]]:
-    raters, scores = [], {}
-    for index, rater in _typed_columns():
-        if not rater:
-            continue
-        raters.append(rater)
-        for subject in round_.subjects:
-            scores[(subject.code, rater)] = request.form.get(f"score:{subject.code}:{index}", "")
-    return raters, scores

@@ -22,19 +22,26 @@ from ..rounds.services import round_spec
 
 
 class OrgRatingsRefused(ServiceError):
-    """The ratings file has an error; nothing of it was stored."""
+    """The ratings file has an error; nothing of it was stored. ``line`` and ``reason`` say
+    where and what, as the library said it (the console words them, and marks the cell)."""
+
+    def __init__(self, message: str, *, line: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.reason = reason if reason is not None else message
 
 
 def import_org_ratings(round_: Round, path: Path) -> int:
     """Replace the round's organizational ratings with those in ``path``; returns how many."""
     if not round_.state.org_ratings_editable:
-        raise OrgRatingsRefused(f"round {round_.slug!r} is published: its ratings can no longer change")
+        raise OrgRatingsRefused(f"评议“{round_.title}”已公布，组织评价不能再修改 "
+                                f"(round {round_.slug!r} is published: its ratings can no longer change)")
     try:
         ratings = read_org(path, round_spec(round_))
     except InputError as exc:
-        raise OrgRatingsRefused(str(exc)) from None
+        raise OrgRatingsRefused(str(exc), line=exc.line, reason=exc.message) from None
     if ratings.empty:  # replacing with nothing would silently drop every rating
-        raise OrgRatingsRefused(f"{path}: no ratings in the file")
+        raise OrgRatingsRefused(f"{path}: no ratings in the file", reason="no ratings in the file")
     ids = {s.code: s.id for s in round_.subjects}
     db.session.execute(delete(OrgRating).where(OrgRating.round_id == round_.id))
     db.session.execute(
@@ -64,5 +71,5 @@ def import_org_csv(round_: Round, data: bytes, name: str) -> OrgImport:
         try:
             count = import_org_ratings(round_, path)
         except OrgRatingsRefused as exc:
-            raise OrgRatingsRefused(str(exc).replace(str(path), name)) from None
+            raise OrgRatingsRefused(str(exc).replace(str(path), name), line=exc.line, reason=exc.reason) from None
     return OrgImport(count, encoding)

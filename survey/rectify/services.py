@@ -120,7 +120,7 @@ def entries_of(round_: Round) -> list[Rectification]:
 def get_entry(round_: Round, entry_id: int) -> Rectification:
     entry = db.session.get(Rectification, entry_id)
     if entry is None or entry.round_id != round_.id:
-        raise NotFound(f"round {round_.slug!r} has no 整改 entry {entry_id}")
+        raise NotFound(f"没有第 {entry_id} 号整改事项 (round {round_.slug!r} has no 整改 entry {entry_id})")
     return entry
 
 

@@ -133,7 +133,7 @@ def new_round_spec(*, slug: str, title: str, year: int | None, template: str | N
             spec["year"] = year
         return spec
     if template not in TEMPLATES:
-        raise NotFound(f"no template {template!r}")
+        raise NotFound(f"没有名为“{template}”的模板 (no template {template!r})")
     return template_spec(template, slug=slug, title=title, year=year)
 
 
@@ -150,7 +150,8 @@ def delete_draft(round_: Round) -> None:
     from ..auth import audit
 
     if not round_.state.deletable:
-        raise Conflict(f"round {round_.slug!r} is {round_.status}: only a draft can be deleted")
+        raise Conflict(f"评议“{round_.title}”{round_.state.label}，只有草稿可以删除 "
+                       f"(round {round_.slug!r} is {round_.status}: only a draft can be deleted)")
     audit.record("round.delete", round_slug=round_.slug, title=round_.title)
     db.session.execute(BallotCode.__table__.delete().where(BallotCode.round_id == round_.id))
     db.session.delete(round_)
@@ -166,7 +167,8 @@ def replace_spec(round_: Round, data: Any) -> Round:
     from ..auth import audit
 
     if not round_.state.editable:
-        raise Forbidden(f"round {round_.slug!r} is {round_.status}: only a draft can be edited")
+        raise Forbidden(f"评议“{round_.title}”{round_.state.label}，只有草稿可以修改 "
+                        f"(round {round_.slug!r} is {round_.status}: only a draft can be edited)")
     if isinstance(data, dict) and data.get("slug") != round_.slug:
         raise SpecRefused(f"spec refused: slug: must stay {round_.slug!r} (a copy is made with 新建评议)")
     spec = check_spec(data)

@@ -49,10 +49,11 @@ def create_link(round_: Round, code: str, *, days: int, created_by: str | None,
                 now: datetime | None = None) -> FeedbackLink:
     """A link for subject ``code`` valid for ``days`` days (1 to MAX_DAYS)."""
     if results_sealed(round_):
-        raise ScorecardSealed(f"round {round_.slug!r} is {round_.status}: results are not out yet")
+        raise ScorecardSealed(f"评议“{round_.title}”{round_.state.label}，结果尚未产生 "
+                              f"(round {round_.slug!r} is {round_.status}: results are not out yet)")
     subject = next((s for s in round_.subjects if s.code == code), None)
     if subject is None:
-        raise NotFound(f"round {round_.slug!r} has no subject {code!r}")
+        raise NotFound(f"本轮评议没有代码为“{code}”的对象 (round {round_.slug!r} has no subject {code!r})")
     if not 1 <= days <= MAX_DAYS:
         raise ServiceError(f"有效期应为 1 到 {MAX_DAYS} 天")
     now = now or datetime.now(timezone.utc)

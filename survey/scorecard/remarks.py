@@ -51,10 +51,11 @@ def save_remark(round_: Round, code: str, *, text: str, reviewer_name: str, auth
     """Store ``author``'s remark on subject ``code`` (replacing their earlier one), dated ``on``
     (default: today in Beijing); an empty text deletes it. Returns the remark (None when deleted) and what changed, for the audit log."""
     if results_sealed(round_):
-        raise ScorecardSealed(f"round {round_.slug!r} is {round_.status}: remarks wait until it is closed")
+        raise ScorecardSealed(f"评议“{round_.title}”{round_.state.label}，结束后才能写领导点评 "
+                              f"(round {round_.slug!r} is {round_.status}: remarks wait until it is closed)")
     subject = next((s for s in round_.subjects if s.code == code), None)
     if subject is None:
-        raise NotFound(f"round {round_.slug!r} has no subject {code!r}")
+        raise NotFound(f"本轮评议没有代码为“{code}”的对象 (round {round_.slug!r} has no subject {code!r})")
     text = (text or "").strip()
     reviewer_name = (reviewer_name or "").strip()
     if len(text) > TEXT_MAX:

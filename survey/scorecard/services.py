@@ -95,8 +95,9 @@ def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
     """
     if results_sealed(round_):
         raise ScorecardSealed(
-            f"round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
-            f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout"
+            f"评议“{round_.title}”{round_.state.label}，结束前结果保密 "
+            f"(round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
+            f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout)"
         )
     keys = [_results_key(round_, True)] + ([] if with_interval else [_results_key(round_, False)])
     with _RESULTS_LOCK:
