@@ -184,3 +184,93 @@ def test_kept_results_follow_org_ratings_even_when_two_scores_swap(round_2025) -
     second = round_results(round_2025).scorecard
     assert first.row("B01")["org_score"] == 90 and second.row("B01")["org_score"] == 60
     assert second.row("B02")["org_score"] == 90
+
+
+def _forget_recent() -> None:
+    """As a fresh process would start: nothing read back yet."""
+    import survey.scorecard.services as services
+
+    services._RECENT.clear()
+
+
+def _count_calls(monkeypatch, name: str) -> list[int]:  # noqa: ANN001
+    import survey.scorecard.services as services
+
+    calls: list[int] = []
+    real = getattr(services, name)
+    monkeypatch.setattr(services, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def test_results_kept_at_close_are_read_back_without_scoring(round_2025, monkeypatch) -> None:  # noqa: ANN001
+    """keep_results (what the close calls) scores once; every later read, in any process, reads
+    the kept row: the same scorecard, the same CSV bytes, no tally, no scoring."""
+    import pandas as pd
+
+    from survey.database import unit_of_work
+    from survey.extensions import db
+    from survey.models import KeptResults
+    from survey.scorecard.services import keep_results, round_results, scorecard_csv
+
+    with unit_of_work():
+        fresh = keep_results(round_2025)
+    assert db.session.get(KeptResults, round_2025.id) is not None
+    _forget_recent()
+    tallies, scoring = _count_calls(monkeypatch, "tally_round"), _count_calls(monkeypatch, "build_scorecard")
+    read = round_results(round_2025)
+    assert tallies == [] and scoring == []
+    pd.testing.assert_frame_equal(read.scorecard.table, fresh.scorecard.table)
+    assert scorecard_csv(read.scorecard) == scorecard_csv(fresh.scorecard)
+    assert read.summary == fresh.summary and (read.unknown == fresh.unknown).all()
+    assert read.scorecard.row("B01")["ci_low"] == fresh.scorecard.row("B01")["ci_low"]
+
+
+def test_new_org_ratings_rescore_the_kept_results_without_reading_ballots(round_2025, monkeypatch) -> None:  # noqa: ANN001
+    from survey.database import unit_of_work
+    from survey.org.services import import_org_csv
+    from survey.scorecard.services import keep_results, round_results, scorecard_csv
+
+    with unit_of_work():
+        keep_results(round_2025)
+    tallies = _count_calls(monkeypatch, "tally_round")
+    with unit_of_work():
+        import_org_csv(round_2025, "subject,rater,score\nB01,书记,90\nB02,书记,60\n".encode(), "org.csv")
+    assert tallies == []  # scored again from the kept tallies and ballot patterns
+    _forget_recent()
+    read = round_results(round_2025)
+    assert tallies == [] and read.scorecard.row("B01")["org_raters"] == 1
+    monkeypatch.undo()
+    with unit_of_work():  # the same as scoring everything from the ballots again
+        full = keep_results(round_2025)
+    assert scorecard_csv(read.scorecard) == scorecard_csv(full.scorecard) and read.summary == full.summary
+
+
+def test_a_round_never_kept_is_scored_once_and_kept_for_the_next_reader(round_2025, monkeypatch) -> None:  # noqa: ANN001
+    """A round closed before results were kept: the first reader scores it and keeps it in a
+    transaction of its own (a page commits nothing of its own), the next process reads it."""
+    from survey.extensions import db
+    from survey.models import KeptResults
+    from survey.scorecard.services import round_results
+
+    tallies = _count_calls(monkeypatch, "tally_round")
+    round_results(round_2025)
+    db.session.rollback()  # the reader's own transaction is not what kept it
+    assert db.session.get(KeptResults, round_2025.id) is not None and len(tallies) == 1
+    _forget_recent()
+    round_results(round_2025)
+    assert len(tallies) == 1
+
+
+def test_ratings_changed_behind_the_services_back_are_noticed(round_2025) -> None:  # noqa: ANN001
+    """The basis is the ratings' content: a rating written straight into the table makes the
+    kept results stale, and the next read scores them again."""
+    from survey.database import unit_of_work
+    from survey.extensions import db
+    from survey.models import OrgRating
+    from survey.scorecard.services import keep_results, round_results
+
+    with unit_of_work():
+        keep_results(round_2025)
+    with unit_of_work():
+        db.session.add(OrgRating(round_id=round_2025.id, subject_id=round_2025.subjects[0].id, rater="甲", score=80.0))
+    assert round_results(round_2025).scorecard.row("B01")["org_score"] == 80.0

@@ -32,7 +32,8 @@ class OrgRatingsRefused(ServiceError):
 
 
 def import_org_ratings(round_: Round, path: Path) -> int:
-    """Replace the round's organizational ratings with those in ``path``; returns how many."""
+    """Replace the round's organizational ratings with those in ``path``; returns how many.
+    A closed round's kept results are scored again with them, in the same unit of work."""
     if not round_.state.org_ratings_editable:
         raise OrgRatingsRefused(f"评议“{round_.title}”已公布，组织评价不能再修改 "
                                 f"(round {round_.slug!r} is published: its ratings can no longer change)")
@@ -49,6 +50,9 @@ def import_org_ratings(round_: Round, path: Path) -> int:
         [{"round_id": round_.id, "subject_id": ids[s], "rater": r, "score": float(v)}
          for s, r, v in ratings.itertuples(index=False)],
     )
+    from ..scorecard.services import rescore_kept_results
+
+    rescore_kept_results(round_)  # a closed round's kept results follow its new ratings
     return len(ratings)
 
 

@@ -1,26 +1,26 @@
 """The scorecard of a round in the database: the same file ``python -m scoring score`` writes.
 
 One path makes every score the service shows: SQL tallies (``tallies.py``) handed to the
-scoring library (``build_scorecard``, ``round_summary``). ``round_results`` returns the
-objects; ``scorecard_csv`` and ``scorecard_xlsx`` turn them into bytes. ``flask score`` writes
+scoring library (``build_scorecard``, ``round_summary``), once, when the round closes
+(``keep_results``), kept in the database (``kept.py``) and read back by ``round_results``,
+which returns the objects; ``scorecard_csv`` and ``scorecard_xlsx`` turn them into bytes. ``flask score`` writes
 those bytes to a file, the console streams them, and the subject pages and the PDF report
 read the same ``RoundResults``: nothing is scored twice in two ways.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import io
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from scoring.io import atomic_path, write_summary
 from scoring.scorecard import Scorecard, build_scorecard
@@ -31,8 +31,9 @@ from scoring.workbook import add_table_sheet, scorecard_workbook
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import OrgRating, Round
+from ..models import KeptResults, Round
 from ..rounds.services import round_spec
+from .kept import Kept, decode, encode, results_basis
 from .tallies import org_ratings, tally_round, unknown_counts
 
 
@@ -62,61 +63,125 @@ def results_sealed(round_: Round) -> bool:
     return round_.state.results_sealed
 
 
-#: recent results per process: (database, round id, status, org ratings fingerprint,
-#: with interval) → (spec, tallies without ballot rows, scorecard, summary, 不了解 counts)
-_RESULTS: OrderedDict[tuple[Any, ...], tuple[RoundSpec, Tallies, Scorecard, dict[str, Any], np.ndarray]] = OrderedDict()
-_RESULTS_LOCK = threading.Lock()
-RESULTS_KEPT = 8
-
-
-def _results_key(round_: Round, with_interval: bool) -> tuple[Any, ...]:
-    """What a closed round's results depend on that can still change: its status and its
-    organizational ratings (editable until published), by their content: a count or a sum would
-    miss two scores swapped, and SQLite may hand a re-imported row its old id. Ballots and spec
-    are fixed once closed."""
-    ratings = db.session.execute(
-        select(OrgRating.subject_id, OrgRating.rater, OrgRating.score)
-        .where(OrgRating.round_id == round_.id)
-        .order_by(OrgRating.subject_id, OrgRating.rater)
-    ).all()
-    digest = hashlib.sha256(repr([tuple(r) for r in ratings]).encode()).hexdigest()
-    return (db.engine.url.render_as_string(hide_password=True), round_.id, round_.status, digest, with_interval)
+#: results recently read back, per process: (database, round id, basis) → Kept; a page reads
+#: the kept row once, not on every request
+_RECENT: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
+RECENT_KEPT = 8
 
 
 def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
-    """Score a closed or published round from SQL tallies; ``ScorecardSealed`` otherwise.
+    """The results of a closed or published round; ``ScorecardSealed`` while it is draft or open.
 
-    ``with_interval=False`` skips the ballot-level rows and so the bootstrap interval (and
-    Cronbach's alpha): for figures of earlier rounds, where only scores and grades are shown.
-
-    The bootstrap interval of a large round takes seconds, and a closed round's results change
-    only with its organizational ratings, so the last few results are kept in the process and
-    reused while nothing they depend on has changed (``_results_key``).
+    They are computed once, when the round closes (:func:`keep_results`), and kept in the
+    database; this reads them back. Results kept before the organizational ratings last changed
+    are scored again from the kept tallies and ballot patterns (no answer is read again), and
+    results never kept (a round closed before results were kept) are computed from the ballots;
+    either way they are kept for every later request and process. ``with_interval`` is no
+    longer needed (kept results always carry the interval); it is accepted for callers that
+    say they can do without.
     """
+    del with_interval
     if results_sealed(round_):
         raise ScorecardSealed(
             f"评议“{round_.title}”{round_.state.label}，结束前结果保密 "
             f"(round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
             f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout)"
         )
-    keys = [_results_key(round_, True)] + ([] if with_interval else [_results_key(round_, False)])
-    with _RESULTS_LOCK:
-        kept = next((_RESULTS[k] for k in keys if k in _RESULTS), None)
+    basis = results_basis(round_)
+    key = (db.engine.url.render_as_string(hide_password=True), round_.id, basis)
+    with _RECENT_LOCK:
+        kept = _RECENT.get(key)
         if kept is not None:
-            _RESULTS.move_to_end(next(k for k in keys if k in _RESULTS))
+            _RECENT.move_to_end(key)
+    spec = round_spec(round_)
     if kept is None:
-        spec = round_spec(round_)
-        tallies = tally_round(round_, spec, with_ballots=with_interval)
-        scorecard = build_scorecard(spec, tallies, org_ratings(round_))
-        summary = round_summary(spec, tallies, scorecard)
-        kept = (spec, replace(tallies, ballots=None, patterns=None), scorecard, summary, unknown_counts(round_, spec))
-        with _RESULTS_LOCK:
-            _RESULTS[keys[-1]] = kept
-            while len(_RESULTS) > RESULTS_KEPT:
-                _RESULTS.popitem(last=False)
-    spec, tallies, scorecard, summary, unknown = kept
-    return RoundResults(round=round_, spec=spec, tallies=tallies, scorecard=scorecard, summary=summary,
-                        unknown=unknown)
+        row = db.session.get(KeptResults, round_.id)
+        earlier = decode(spec, row.data) if row is not None else None
+        if row is not None and row.basis == basis and earlier is not None:
+            kept = earlier
+        else:
+            kept = _score(round_, spec, earlier)
+            _store_apart(round_, basis, kept)
+        _remember(key, kept)
+    return _results(round_, spec, kept)
+
+
+def keep_results(round_: Round) -> RoundResults:
+    """Score a closed round from its ballots and keep the results (flushes; the caller's unit
+    of work commits). The close calls this once the ballots are opened; later pages only read
+    what it kept. Raises ``ScorecardSealed`` while the round's results are sealed."""
+    if results_sealed(round_):
+        raise ScorecardSealed(f"评议“{round_.title}”{round_.state.label}，结束前结果保密 "
+                              f"(round {round_.slug!r} is {round_.status}: no results to keep yet)")
+    spec = round_spec(round_)
+    kept = _score(round_, spec, None)
+    _store(round_, results_basis(round_), kept)
+    return _results(round_, spec, kept)
+
+
+def rescore_kept_results(round_: Round) -> None:
+    """After the organizational ratings of a closed round changed: score it again with them,
+    from the kept tallies and ballot patterns, and keep that (flushes; the caller commits).
+    Nothing to do while the round is sealed (its results are computed at close)."""
+    if results_sealed(round_):
+        return
+    spec = round_spec(round_)
+    row = db.session.get(KeptResults, round_.id)
+    earlier = decode(spec, row.data) if row is not None else None
+    _store(round_, results_basis(round_), _score(round_, spec, earlier))
+
+
+def _score(round_: Round, spec: RoundSpec, earlier: Kept | None) -> Kept:
+    """Score the round: from ``earlier``'s tallies and patterns when given (only the
+    organizational ratings changed), else from the ballots by SQL."""
+    if earlier is not None and earlier.tallies.patterns is not None:
+        tallies, unknown = earlier.tallies, earlier.unknown
+    else:
+        tallies = tally_round(round_, spec, with_ballots=True)
+        patterns = tallies.ballot_patterns(spec)
+        tallies = replace(tallies, ballots=None, patterns=patterns)
+        unknown = unknown_counts(round_, spec)
+    scorecard = build_scorecard(spec, tallies, org_ratings(round_))
+    return Kept(tallies=tallies, scorecard=scorecard, summary=round_summary(spec, tallies, scorecard), unknown=unknown)
+
+
+def _store(round_: Round, basis: str, kept: Kept) -> None:
+    row = db.session.get(KeptResults, round_.id)
+    if row is None:
+        row = KeptResults(round_id=round_.id)
+        db.session.add(row)
+    row.basis, row.computed_at, row.data = basis, datetime.now(timezone.utc), encode(kept)
+    db.session.flush()
+    _remember((db.engine.url.render_as_string(hide_password=True), round_.id, basis), kept)
+
+
+def _store_apart(round_: Round, basis: str, kept: Kept) -> None:
+    """Keep results computed while reading (a page of a round whose results were not kept yet)
+    in a short transaction of their own, beside the request's: a page that reads commits
+    nothing. If another process keeps them first, or the write must wait, the results are
+    still returned and the next reader tries again."""
+    table = KeptResults.__table__
+    values = {"round_id": round_.id, "basis": basis, "computed_at": datetime.now(timezone.utc), "data": encode(kept)}
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.round_id == round_.id))
+            conn.execute(table.insert().values(**values))
+    except (IntegrityError, OperationalError):
+        pass
+
+
+def _remember(key: tuple[Any, ...], kept: Kept) -> None:
+    with _RECENT_LOCK:
+        _RECENT[key] = kept
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > RECENT_KEPT:
+            _RECENT.popitem(last=False)
+
+
+def _results(round_: Round, spec: RoundSpec, kept: Kept) -> RoundResults:
+    return RoundResults(round=round_, spec=spec, tallies=kept.tallies, scorecard=kept.scorecard,
+                        summary=kept.summary, unknown=kept.unknown)
 
 
 def scorecard_csv(scorecard: Scorecard) -> bytes:
