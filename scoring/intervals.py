@@ -1,4 +1,4 @@
-"""The bootstrap interval of the public score P(s) (SCORING.md rule 10).
+"""The bootstrap interval of the public score P(s) (docs/scoring.md, rule 10).
 
 Percentile bootstrap: in each of B resamples (``scheme.interval_resamples``, at least 1,000),
 every counted group g draws n(s,g) of its valid ballots for s with replacement, G*(s,g) and

@@ -1,4 +1,4 @@
-"""Grades, grade rules, the top-grade cap and competition ranking (SCORING.md rules 7–9).
+"""Grades, grade rules, the top-grade cap and competition ranking (docs/scoring.md, rules 7–9).
 
 Shared by the round scorecard and the annual assessment: both grade a score column with the
 same bands, rules, cap and rank.
@@ -108,7 +108,7 @@ def grade_all(codes: Sequence[str], scores: Sequence[float | None],
               metrics: Sequence[Mapping[str, float | None]], grades: Sequence[GradeBand],
               rules: Sequence[Rule], cap: float | None, rounding: str,
               tiebreak: Sequence[float | None]) -> Graded:
-    """Grade, apply rules, cap the best grade and rank (SCORING.md rules 7–9).
+    """Grade, apply rules, cap the best grade and rank (docs/scoring.md, rules 7–9).
 
     The cap keeps at most ``cap_size(cap, N)`` subjects with the best grade, N the number of
     graded subjects, in order of score (equal within 1e-9), then ``tiebreak`` (positive share,

@@ -1,4 +1,4 @@
-"""The weighted scorecard of a round (SCORING.md rules 2–12), built from :class:`Tallies` only.
+"""The weighted scorecard of a round (docs/scoring.md, rules 2–12), built from :class:`Tallies` only.
 
 Notation: s a subject, g a group with weight W_g, i an item with weight w_i, "answers" level
 answers (never 不了解 ``unknown``).
@@ -57,7 +57,7 @@ FLAG_NOTES: dict[str, str] = {
 class Scorecard:
     """A round's scorecard.
 
-    ``table`` has the columns of ``scorecard.csv`` in order (SCORING.md), one row per subject in
+    ``table`` has the columns of ``scorecard.csv`` in order (docs/scoring.md), one row per subject in
     rank order (unranked last) then subject code; numbers are unrounded floats, NaN where
     empty; per-group figures are already blanked for anonymity; ``rank`` and ``n_<k>`` are
     nullable integers, ``grade`` is ``None`` when there is none and ``flags`` a ``;``-joined string.
@@ -197,7 +197,7 @@ def composite(o: float, p: float, a: float, b: float) -> float:
 
 def build_scorecard(spec: RoundSpec, tallies: Tallies, org: pd.DataFrame | None = None,
                     *, executor: Executor | None = None) -> Scorecard:
-    """Apply SCORING.md's rules to a round's tallies and organizational ratings.
+    """Apply the rules of docs/scoring.md to a round's tallies and organizational ratings.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """The round spec: what is rated, by whom, and how it is scored.
 
-One JSON file describes a round (CONTRACT.md). The web service reads all of it; the scoring
+One JSON file describes a round (docs/spec.md). The web service reads all of it; the scoring
 library needs the scale, subjects, items, groups and ``scheme``. ``parse_spec`` checks every
 field it knows and refuses the whole spec at the first error, naming the field, so that a round
 is never half-defined.
@@ -78,7 +78,7 @@ class GradeBand:
 
 @dataclass(frozen=True)
 class Rule:
-    """``when metric is above/below threshold: grade/at_most target`` (SCORING.md rule 7)."""
+    """``when metric is above/below threshold: grade/at_most target`` (docs/scoring.md, rule 7)."""
 
     metric: str
     direction: str  #: "above" or "below" (strict)
@@ -99,7 +99,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Scheme:
-    """How a round is scored; every default is the one SCORING.md names."""
+    """How a round is scored; every default is the one docs/scoring.md names."""
 
     combine_organizational: float = 0.0
     combine_public: float = 1.0

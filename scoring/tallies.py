@@ -4,7 +4,7 @@ A :class:`Tallies` is the seam between ballots and scores. ``python -m scoring``
 ``answers.csv`` with :func:`tally_codes` (or a frame with :func:`tally_answers`); the web
 service may fill it from SQL ``GROUP BY`` queries. The scorecard depends on a ``Tallies`` (and the organizational ratings) only.
 
-Definitions (SCORING.md rule 1): a ballot is *valid for s* when it gives at least one level
+Definitions (docs/scoring.md, rule 1): a ballot is *valid for s* when it gives at least one level
 answer (not 不了解 ``unknown``) to an item of s; n(s,g) counts the valid ballots for s in group g.
 A ballot is a 废票 (uniform ballot) when all of its level answers, at least 3 of them, are one
 and the same level; its 不了解 answers are ignored in that test, as they are in every

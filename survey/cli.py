@@ -1,4 +1,4 @@
-"""The ``flask --app survey ...`` commands of CONTRACT.md: thin wrappers over the services.
+"""The ``flask --app survey ...`` commands (README, "Running a real round"): thin wrappers over the services.
 
 Each command that changes data runs inside one ``unit_of_work``: it stores all or nothing, and
 a refusal exits non-zero with a one-line reason.

@@ -1,5 +1,5 @@
 """Nobody, the database's owner included, can link a ballot to the code or the browser that
-cast it (CONTRACT.md, "What is stored").
+cast it (docs/anonymity.md, "What is stored").
 
 These tests play the owner: they cast ballots whose codes, addresses and browsers they know,
 then read every row of every table (and PostgreSQL's system columns) looking for a way back.

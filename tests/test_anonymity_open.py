@@ -79,7 +79,7 @@ def test_an_open_link_takes_no_more_than_expected_times_cap_factor(app, make_rou
     assert refused.status_code == 409
     assert "已达到上限" in refused.get_data(as_text=True)
     assert ballots_in("students") == 11
-    # and the scorecard flags the group's participation above 1 (SCORING.md, rule 11)
+    # and the scorecard flags the group's participation above 1 (docs/scoring.md, rule 11)
     assert runner.invoke(args=["rounds", "close", "r2012"]).exit_code == 0
     result = runner.invoke(args=["score", "r2012", "--out", str(tmp_path / "s.csv")])
     assert result.exit_code == 0, result.output

@@ -4,7 +4,7 @@ item means and shares; its comments; blanked exactly as the scorecard blanks it.
 Every figure comes from the same ``RoundResults`` the scorecard was built from (its SQL
 tallies, and the 不了解 counts, which no score uses, from one more ``GROUP BY``).
 
-Anonymity (SCORING.md rule 12): the groups the scorecard flags ``suppressed:<g>`` for a subject
+Anonymity (docs/scoring.md, rule 12): the groups the scorecard flags ``suppressed:<g>`` for a subject
 show their number of valid ballots and nothing else here either: no distribution, no 不了解
 count, no mean, no share, and their comments carry no group name. The "all groups" figures of
 an item combine the groups counted in the public score (weight > 0), exactly as P(s) does, so

@@ -54,7 +54,7 @@ class RoundResults:
     unknown: np.ndarray
 
     def suppressed(self, subject: str) -> set[str]:
-        """Keys of the groups whose figures about ``subject`` are blanked (SCORING.md rule 12)."""
+        """Keys of the groups whose figures about ``subject`` are blanked (docs/scoring.md, rule 12)."""
         return {f.partition(":")[2] for f in self.scorecard.flags_of(subject) if f.startswith("suppressed:")}
 
 

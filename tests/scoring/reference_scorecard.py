@@ -1,9 +1,9 @@
-"""A deliberately naive reference implementation of the scorecard, straight from SCORING.md.
+"""A deliberately naive reference implementation of the scorecard, straight from the rules of docs/scoring.md.
 
 It shares nothing with the ``scoring`` package but the spec parser and the scale definitions:
 plain loops over ballots, dicts, and exact ``Fraction`` arithmetic. Numbers written in the spec
 (weights, points, thresholds, grade minima, the cap) are taken as the decimals they were written
-as. Where SCORING.md leaves room, it follows docs/scoring.md's stated choice:
+as. Where the rules leave room, it follows the stated choices of docs/scoring.md:
 
 * the 废票 test ignores 不了解 answers (and skipped items);
 * ``grade`` and ``at_most`` rules only ever lower a grade; rules do not apply to a subject without

@@ -1,4 +1,4 @@
-"""SCORING.md rules 1–12 on small rounds whose numbers are worked out by hand in each test.
+"""docs/scoring.md rules 1–12 on small rounds whose numbers are worked out by hand in each test.
 
 Scale satisfaction3: satisfied 100 (positive, top), basic 60 (positive), dissatisfied 0 (negative).
 Items: service weight 2, conduct weight 1. Groups: staff W 0.6, students W 0.4 (scoring_cases.py).
