@@ -234,13 +234,18 @@ def page_tokens(html: str) -> dict[str, str]:
 
 @pytest.fixture
 def submit(client: FlaskClient):  # noqa: ANN201
-    """``submit(url, answers)``: open the page as a phone would, then post the answers."""
+    """``submit(url, answers)``: open the page as a phone would, then post the answers.
 
-    def post(url: str, answers: dict[str, str], *, with_client: FlaskClient | None = None):  # noqa: ANN202
+    A ballot that leaves items out is sent as the unanswered-items page's 仍然提交 sends it
+    (with ``confirm_partial=1``), unless ``confirm=False``: then the first POST shows that page."""
+
+    def post(url: str, answers: dict[str, str], *, with_client: FlaskClient | None = None,  # noqa: ANN202
+             confirm: bool = True):
         c = with_client or client
         page = c.get(url)
         assert page.status_code == 200, page.get_data(as_text=True)
-        return c.post(url, data={**page_tokens(page.get_data(as_text=True)), **answers})
+        extra = {"confirm_partial": "1"} if confirm else {}
+        return c.post(url, data={**page_tokens(page.get_data(as_text=True)), **answers, **extra})
 
     return post
 

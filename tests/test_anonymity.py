@@ -40,7 +40,7 @@ def cast_with_codes(app: Flask, round_, codes: list[str]) -> dict[str, str]:  # 
         level = ("satisfied", "basic", "dissatisfied")[n % 3]
         response = phone.post(
             url, headers={"User-Agent": AGENT}, environ_base=env,
-            data={**page_tokens(page.get_data(as_text=True)), "a:B01:service": level,
+            data={"confirm_partial": "1", **page_tokens(page.get_data(as_text=True)), "a:B01:service": level,
                   "a:B02:conduct": "unknown", "c:B01": f"意见{n}"},
         )
         assert response.status_code == 200, (n, response.get_data(as_text=True)[-300:], page.status_code)

@@ -33,7 +33,7 @@ def full_render(app, round_id: int, group_key: str, csrf: str, ticket: str) -> s
         shape = Questionnaire.build(spec, spec.group(group_key))
         form = shape.form_class(formdata=None)
         form.ticket.data = ticket
-        return render_template("respond/questionnaire.html", round=round_, group=group, blocks=shape.blocks, form=form)
+        return render_template("respond/questionnaire.html", round=round_, group=group, q=shape, form=form)
 
 
 @pytest.mark.parametrize("where", ["code", "open link"])
@@ -55,7 +55,7 @@ def test_the_receipt_page_is_the_full_render(app, client, round_) -> None:  # no
     url = "/r/r2012/students"
     for answer in ("satisfied", "basic"):
         other = app.test_client()
-        response = other.post(url, data={**page_tokens(other.get(url).get_data(as_text=True)), "a:B01:service": answer})
+        response = other.post(url, data={"confirm_partial": "1", **page_tokens(other.get(url).get_data(as_text=True)), "a:B01:service": answer})
         receipt = receipt_of(response)
         with app.test_request_context("/"):
             expected = render_template("respond/receipt.html", round=db.session.get(Round, round_.id),
@@ -79,7 +79,7 @@ def test_a_good_ballot_takes_the_fast_path(client, round_, issue_codes, no_form,
     url = f"/b/{issue_codes(round_, 'staff', 1)[0]}" if where == "code" else "/r/r2012/students"
     tokens = page_tokens(client.get(url).get_data(as_text=True))
 
-    response = client.post(url, data={**tokens, "a:B01:service": "satisfied", "c:B01": " 很好 "})
+    response = client.post(url, data={"confirm_partial": "1", **tokens, "a:B01:service": "satisfied", "c:B01": " 很好 "})
 
     assert response.status_code == 200
     assert receipt_of(response)
@@ -90,12 +90,12 @@ def test_the_fast_path_refuses_a_post_without_its_csrf_token(client, round_, iss
     url = f"/b/{issue_codes(round_, 'staff', 1)[0]}" if where == "code" else "/r/r2012/students"
     tokens = page_tokens(client.get(url).get_data(as_text=True))
 
-    response = client.post(url, data={"ticket": tokens["ticket"], "a:B01:service": "satisfied"})
+    response = client.post(url, data={"confirm_partial": "1", "ticket": tokens["ticket"], "a:B01:service": "satisfied"})
     token = tokens["csrf_token"]
     # a character in the middle changed: every one of its bits counts (the last characters of
     # base64 may carry unused bits, so changing them may leave the token valid)
     forged = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
-    wrong = client.post(url, data={"csrf_token": forged, "ticket": tokens["ticket"], "a:B01:service": "satisfied"})
+    wrong = client.post(url, data={"confirm_partial": "1", "csrf_token": forged, "ticket": tokens["ticket"], "a:B01:service": "satisfied"})
 
     assert response.status_code == wrong.status_code == 400
     assert "页面已过期" in response.get_data(as_text=True)

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Ballot, BallotCode, Group
+from survey.models import Ballot, BallotCode, Group, SealedBallot
 
 from .conftest import IN_CI, stored_answers, stored_comments
 
@@ -205,6 +205,21 @@ def submit(driver: WebDriver) -> None:
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+def submit_with(driver: WebDriver, text: str) -> None:
+    """Tap the submit button that says ``text`` and wait for the next page."""
+    button = driver.find_element(By.XPATH, f"//button[@type='submit'][normalize-space()='{text}']")
+    tap(driver, button)
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(EC.staleness_of(button))
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def font_size(driver: WebDriver, selector: str) -> float:
+    """The computed font size of the first element ``selector`` finds, in CSS pixels (read
+    through the driver, as ``widths`` is: it works with the page's scripts off)."""
+    return float(driver.execute_script(
+        "return getComputedStyle(document.querySelector(arguments[0])).fontSize", selector).removesuffix("px"))
+
+
 def shown_receipt(driver: WebDriver) -> str:
     receipt = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "receipt"))).text.strip()
     assert RECEIPT_FORMAT.fullmatch(receipt), receipt
@@ -218,7 +233,8 @@ def stored_ballots() -> list[tuple[str, str]]:
 
     db.session.rollback()
     receipts = list(db.session.scalars(select(Receipt.receipt)))
-    groups = list(db.session.scalars(select(Group.key).join(Ballot, Ballot.group_id == Group.id)))
+    groups = [key for table in (SealedBallot, Ballot)
+              for key in db.session.scalars(select(Group.key).join(table, table.group_id == Group.id))]
     if len(receipts) == len(groups) <= 1:
         return list(zip(receipts, groups))
     return [(*receipts,), (*groups,)]
@@ -302,11 +318,14 @@ def test_a_too_long_comment_comes_back_with_the_answers_kept(
     assert_fits_the_phone(driver)
     assert stored_ballots() == []
 
-    # the code was not spent: shorten the comment and send again
+    # the code was not spent: shorten the comment and send again; two items are left
+    # unanswered, so the next page lists them, and 仍然提交 stores the ballot as it is
     box = driver.find_element(By.NAME, "c:B01")
     box.clear()
     box.send_keys("意见已精简")
     submit(driver)
+    assert "还有 2 题未作答" in driver.find_element(By.ID, "unanswered").text
+    submit_with(driver, "仍然提交")
     receipt = shown_receipt(driver)
     assert stored_ballots() == [(receipt, "staff")]
     assert stored_fields() == answers
@@ -338,3 +357,49 @@ def test_an_open_link_takes_one_ballot_per_browser(make_round, spec, phone, live
 
     assert stored_ballots() == [(receipt, "students")]
     assert stored_fields() == {"a:B01:service": "satisfied", "a:B01:conduct": "dissatisfied"}
+
+
+def test_unanswered_items_are_listed_before_the_ballot_is_stored_in_large_type(
+    make_round, spec, issue_codes, phone, live_server  # noqa: ANN001
+) -> None:
+    """A retiree opens the 大字 page, answers one item and presses 提交: a page lists the three
+    left, 返回修改 brings the form back with the answer kept, 仍然提交 stores it as it is;
+    the type stays large throughout and nothing scrolls sideways."""
+    code = issue_codes(make_round(spec), "staff", 1)[0]
+    driver = phone(javascript=False)
+    driver.get(f"{live_server}/b/{code}")
+    assert "本问卷共 4 题" in driver.find_element(By.ID, "question-count").text
+    normal = font_size(driver, "legend")
+
+    # the link is followed by its address: chromedriver's click() hangs with touch and no JavaScript
+    driver.get(driver.find_element(By.LINK_TEXT, "看不清？用大字版").get_attribute("href"))
+    assert driver.current_url.endswith("?large=1")
+    assert font_size(driver, "legend") >= normal * 1.25
+    assert font_size(driver, ".opts label") >= 20
+    assert_fits_the_phone(driver)
+
+    tap_level(driver, "a:B01:conduct", "basic")
+    submit(driver)
+    listing = driver.find_element(By.ID, "unanswered").text
+    assert "还有 3 题未作答（共 4 题）" in listing
+    assert [li.text for li in driver.find_elements(By.CSS_SELECTOR, "ol.missing li")] == [
+        "计算机学院党总支：服务师生", "机关党委：服务师生", "机关党委：工作作风"]
+    assert font_size(driver, "ol.missing li") >= normal * 1.25
+    assert_fits_the_phone(driver)
+    assert stored_ballots() == []
+
+    submit_with(driver, "返回修改")
+    assert checked(driver) == {"a:B01:conduct": "basic"}, "the answer given is kept"
+    assert driver.current_url.endswith("?large=1#q1")
+    assert "未作答" in driver.find_element(By.ID, "q1").text
+    assert font_size(driver, "legend") >= normal * 1.25
+    tap_level(driver, "a:B02:service", "unknown")
+    submit(driver)
+    assert "还有 2 题未作答" in driver.find_element(By.ID, "unanswered").text
+
+    submit_with(driver, "仍然提交")
+    receipt = shown_receipt(driver)
+    assert font_size(driver, "#receipt") >= 34
+    assert_fits_the_phone(driver)
+    assert stored_ballots() == [(receipt, "staff")]
+    assert stored_fields() == {"a:B01:conduct": "basic", "a:B02:service": "unknown"}

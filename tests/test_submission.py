@@ -124,9 +124,9 @@ def test_a_comment_is_stored_apart_from_the_ballot(submit, code, round_, close) 
 def test_a_code_takes_one_ballot(client, code) -> None:  # noqa: ANN001
     url = f"/b/{code}"
     first_page, second_page = open_page(client, url), open_page(client, url)  # two tabs
-    assert client.post(url, data={**first_page, "a:B01:service": "satisfied"}).status_code == 200
+    assert client.post(url, data={"confirm_partial": "1", **first_page, "a:B01:service": "satisfied"}).status_code == 200
 
-    again = client.post(url, data={**second_page, "a:B01:service": "dissatisfied"})
+    again = client.post(url, data={"confirm_partial": "1", **second_page, "a:B01:service": "dissatisfied"})
 
     assert 400 <= again.status_code < 500
     assert "已经使用过" in text_of(again)
@@ -138,9 +138,9 @@ def test_a_code_used_from_another_phone_is_refused(client, app, code) -> None:  
     url = f"/b/{code}"
     other = app.test_client()
     mine, theirs = open_page(client, url), open_page(other, url)
-    assert client.post(url, data={**mine, "a:B01:service": "satisfied"}).status_code == 200
+    assert client.post(url, data={"confirm_partial": "1", **mine, "a:B01:service": "satisfied"}).status_code == 200
 
-    response = other.post(url, data={**theirs, "a:B01:service": "basic"})
+    response = other.post(url, data={"confirm_partial": "1", **theirs, "a:B01:service": "basic"})
 
     assert 400 <= response.status_code < 500
     assert "已经使用过" in text_of(response)
@@ -150,7 +150,7 @@ def test_a_code_used_from_another_phone_is_refused(client, app, code) -> None:  
 @pytest.mark.parametrize("where", ["code", "open link"])
 def test_a_retried_post_stores_one_ballot_and_shows_the_same_receipt(client, code, where) -> None:  # noqa: ANN001
     url = f"/b/{code}" if where == "code" else "/r/r2012/students"
-    form = {**open_page(client, url), "a:B01:service": "satisfied", "c:B01": "很好"}
+    form = {"confirm_partial": "1", **open_page(client, url), "a:B01:service": "satisfied", "c:B01": "很好"}
 
     first = client.post(url, data=form)
     second = client.post(url, data=form)
@@ -166,9 +166,9 @@ def test_a_retried_post_stores_one_ballot_and_shows_the_same_receipt(client, cod
 def test_an_open_group_takes_one_ballot_per_browser(client, round_) -> None:  # noqa: ANN001
     url = "/r/r2012/students"
     first_page, second_page = open_page(client, url), open_page(client, url)
-    assert client.post(url, data={**first_page, "a:B01:service": "satisfied"}).status_code == 200
+    assert client.post(url, data={"confirm_partial": "1", **first_page, "a:B01:service": "satisfied"}).status_code == 200
 
-    again = client.post(url, data={**second_page, "a:B01:service": "dissatisfied"})
+    again = client.post(url, data={"confirm_partial": "1", **second_page, "a:B01:service": "dissatisfied"})
 
     assert again.status_code == 409
     assert "每台设备只能提交一次" in text_of(again)
@@ -204,7 +204,7 @@ def test_a_page_sent_twice_to_a_link_without_a_device_limit_stores_one_ballot(cl
     receipt's uniqueness does, and the second copy is shown the same receipt."""
     spec["groups"][1]["once_per_device"] = False
     make_round(spec)
-    form = {**open_page(client, "/r/r2012/students"), "a:B01:service": "satisfied"}
+    form = {"confirm_partial": "1", **open_page(client, "/r/r2012/students"), "a:B01:service": "satisfied"}
 
     first = client.post("/r/r2012/students", data=form)
     second = client.post("/r/r2012/students", data=form)
@@ -238,7 +238,7 @@ MALFORMED = {
 @pytest.mark.parametrize("bad", MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_field_the_questionnaire_does_not_have_is_refused(client, round_, bad) -> None:  # noqa: ANN001
     url = "/r/r2012/students"  # rates B01 only
-    form = {**open_page(client, url), "a:B01:conduct": "satisfied", **bad}
+    form = {"confirm_partial": "1", **open_page(client, url), "a:B01:conduct": "satisfied", **bad}
 
     response = client.post(url, data=form)
 
@@ -251,7 +251,7 @@ def test_a_field_the_questionnaire_does_not_have_is_refused(client, round_, bad)
 def test_a_nul_character_is_refused(client, round_, field) -> None:  # noqa: ANN001
     """No phone types one; PostgreSQL text cannot store one."""
     url = "/r/r2012/students"
-    form = {**open_page(client, url), "a:B01:service": "satisfied", "c:B01": "很好"}
+    form = {"confirm_partial": "1", **open_page(client, url), "a:B01:service": "satisfied", "c:B01": "很好"}
     form[field] += "\x00"
 
     response = client.post(url, data=form)
@@ -263,10 +263,10 @@ def test_a_nul_character_is_refused(client, round_, field) -> None:  # noqa: ANN
 
 def test_a_malformed_form_leaves_the_code_unused(client, code) -> None:  # noqa: ANN001
     url = f"/b/{code}"
-    response = client.post(url, data={**open_page(client, url), "a:B01:service": "excellent"})
+    response = client.post(url, data={"confirm_partial": "1", **open_page(client, url), "a:B01:service": "excellent"})
     assert response.status_code == 400
 
-    retry = client.post(url, data={**open_page(client, url), "a:B01:service": "satisfied"})
+    retry = client.post(url, data={"confirm_partial": "1", **open_page(client, url), "a:B01:service": "satisfied"})
 
     assert retry.status_code == 200
     assert ballots() == 1
@@ -287,7 +287,7 @@ def test_a_missing_csrf_token_is_refused_in_chinese(client, code) -> None:  # no
     url = f"/b/{code}"
     tokens = open_page(client, url)
 
-    response = client.post(url, data={"ticket": tokens["ticket"], "a:B01:service": "satisfied"})
+    response = client.post(url, data={"confirm_partial": "1", "ticket": tokens["ticket"], "a:B01:service": "satisfied"})
 
     assert response.status_code == 400
     assert "页面已过期" in text_of(response)
@@ -300,7 +300,7 @@ def test_a_csrf_token_of_another_browser_is_refused(client, app, round_) -> None
     theirs = open_page(app.test_client(), url)
     open_page(client, url)
 
-    response = client.post(url, data={**theirs, "a:B01:service": "satisfied"})
+    response = client.post(url, data={"confirm_partial": "1", **theirs, "a:B01:service": "satisfied"})
 
     assert response.status_code == 400
     assert nothing_stored()
@@ -310,7 +310,7 @@ def test_a_forged_ticket_is_refused(client, round_) -> None:  # noqa: ANN001
     url = "/r/r2012/students"
     tokens = open_page(client, url)
 
-    response = client.post(url, data={**tokens, "ticket": "AAAA-BBBB", "a:B01:service": "satisfied"})
+    response = client.post(url, data={"confirm_partial": "1", **tokens, "ticket": "AAAA-BBBB", "a:B01:service": "satisfied"})
 
     assert response.status_code == 400
     assert has_chinese(text_of(response))
@@ -336,7 +336,7 @@ def test_a_comment_over_1000_characters_is_sent_back_with_the_answers_kept(clien
     assert html.count(" checked") == 2
     assert long_comment in html  # the text is not lost
     assert nothing_stored()
-    fixed = client.post(url, data={**page_tokens(html), "a:B01:service": "basic", "c:B01": long_comment[:1000]})
+    fixed = client.post(url, data={"confirm_partial": "1", **page_tokens(html), "a:B01:service": "basic", "c:B01": long_comment[:1000]})
     assert fixed.status_code == 200
 
 
@@ -352,7 +352,7 @@ def test_a_comment_of_1000_characters_is_stored_whole(client, submit, code) -> N
 def test_an_empty_ballot_is_sent_back(client, code) -> None:  # noqa: ANN001
     url = f"/b/{code}"
 
-    response = client.post(url, data={**open_page(client, url), "c:B01": "只写意见，不打分"})
+    response = client.post(url, data={"confirm_partial": "1", **open_page(client, url), "c:B01": "只写意见，不打分"})
 
     assert 400 <= response.status_code < 500
     assert "您还没有作出任何评价" in text_of(response)
@@ -369,7 +369,7 @@ def test_a_ballot_sent_after_the_round_closed_is_refused(client, runner, code, w
     tokens = open_page(client, url)
     assert runner.invoke(args=["rounds", "close", "r2012"]).exit_code == 0
 
-    response = client.post(url, data={**tokens, "a:B01:service": "satisfied"})
+    response = client.post(url, data={"confirm_partial": "1", **tokens, "a:B01:service": "satisfied"})
 
     assert 400 <= response.status_code < 500
     assert has_chinese(text_of(response))

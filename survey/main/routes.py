@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, send_from_directory
 from sqlalchemy import column, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,3 +40,10 @@ def healthz() -> Response:
 
 def _plain(text: str, status: int) -> Response:
     return Response(text, status=status, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/favicon.ico")
+def favicon():  # noqa: ANN201
+    """The site's icon (an SVG), at the address browsers ask for by themselves too."""
+    response = send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    return response

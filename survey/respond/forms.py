@@ -101,6 +101,17 @@ class QuestionnaireForm(FlaskForm):
     def receipt(self) -> str | None:
         return read_ticket(self.ticket.data or "")
 
+    def kept_fields(self) -> list[tuple[str, str]]:
+        """The answers and comments as sent, (field name, value) in page order: what the
+        unanswered-items page hands back, to the form or to be stored as it is."""
+        data = getattr(self, "_submitted", None) or MultiDict()
+        kept = []
+        for name in (*self.answer_names, *self.comment_names):
+            value = data.get(name, "")
+            if value:
+                kept.append((name, value))
+        return kept
+
 
 def _signer() -> URLSafeSerializer:
     return _signer_for(current_app.config["SECRET_KEY"])
@@ -123,6 +134,13 @@ def read_ticket(ticket: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: the hidden field of the unanswered-items page's 仍然提交 form: a ballot with unanswered
+#: items is stored only with it; without it the page lists them first
+CONFIRM_PARTIAL = "confirm_partial"
+#: the hidden field of its 返回修改 form: the questionnaire again, with the answers kept
+BACK_TO_FORM = "back_to_form"
+
+
 @dataclass(frozen=True)
 class Block:
     """One subject's part of the questionnaire, for the template."""
@@ -130,6 +148,15 @@ class Block:
     subject: Subject
     fields: tuple[tuple[str, str], ...]  #: (field name, item text)
     comment: str | None
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """An item left unanswered: where it is on the page, for the list and its link."""
+
+    number: int  #: the question's number on the page, from 1
+    subject: str  #: the subject's name
+    item: str  #: the item's text
 
 
 def make_questionnaire_form(spec: RoundSpec, group: Group) -> tuple[type[QuestionnaireForm], list[Block]]:
@@ -171,6 +198,22 @@ class Questionnaire:
     answer_values: frozenset[str]
     #: comment field name → subject code
     comment_fields: dict[str, str]
+
+    @property
+    def question_count(self) -> int:
+        """How many questions the page asks (subjects × items), shown at its top."""
+        return len(self.answer_fields)
+
+    def unanswered(self, answers: dict[tuple[str, str], str]) -> list[Unanswered]:
+        """The questions ``answers`` leaves out, in page order ("不了解" is an answer)."""
+        out = []
+        number = 0
+        for block in self.blocks:
+            for name, text in block.fields:
+                number += 1
+                if self.answer_fields[name] not in answers:
+                    out.append(Unanswered(number, block.subject.name, text))
+        return out
 
     @classmethod
     def build(cls, spec: RoundSpec, group: Group) -> Questionnaire:

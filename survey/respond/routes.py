@@ -31,13 +31,17 @@ from ..rounds.lifecycle import accepting_state, aware
 from ..rounds.services import round_spec
 from ..scorecard.tallies import spoiled_ballots
 from . import limits
-from .forms import Questionnaire, make_ticket, read_ticket
+from .forms import BACK_TO_FORM, CONFIRM_PARTIAL, Questionnaire, make_ticket, read_ticket
 from .pages import pages
 from .services import (
     USED_MESSAGE, CodeAlreadyUsed, GroupFull, RoundNotTaking, new_receipt, receipt_exists, seal_vote, store_vote,
 )
 
 bp = Blueprint("respond", __name__)
+
+#: the query parameter of the 大字 (large type) pages; the form posts to the page's own
+#: address, so the choice carries over to the unanswered-items page and the receipt
+LARGE = "large"
 
 TOO_MANY_CODES = "尝试的评议码错误次数过多，请核对评议条后，过十分钟再试。"
 TOO_MANY_BALLOTS = "从您所在网络提交的评议过于频繁，请稍后再试。"
@@ -75,6 +79,16 @@ def reads_only():  # noqa: ANN201
 @bp.teardown_request
 def reads_done(error: BaseException | None = None) -> None:
     end_read_without_transaction()
+
+
+def large_type() -> bool:
+    """Whether this page is the 大字 version, chosen by its link (``?large=1``)."""
+    return request.args.get(LARGE) == "1"
+
+
+@bp.context_processor
+def page_size() -> dict:
+    return {"large": large_type()}
 
 
 def device_mark_name(round_: Round, group: Group) -> str:
@@ -166,10 +180,13 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
         if once and marked(round_, group):
             return message(round_.title, "您已在本设备上提交过本次评议，感谢您的参与！", 200)
         return questionnaire_page(round_, group, known)
+    if request.form.get(BACK_TO_FORM):
+        return back_to_form(round_, group, known)
 
+    confirmed = request.form.get(CONFIRM_PARTIAL) == "1"
     if not (once and marked(round_, group)) and (code_id is not None or limits.open_ballot_within_limit(group.id)):
         cleaned = known.questionnaire.clean(request.form)
-        if cleaned is not None:
+        if cleaned is not None and (confirmed or len(cleaned[0]) == known.questionnaire.question_count):
             response = cast_quickly(round_, group, known, *cleaned, code_id=code_id, once=once)
             if response is not None:
                 return response
@@ -218,10 +235,10 @@ def questionnaire_page(round_: Round, group: Group, known: Known) -> str:
         form = known.questionnaire.form_class(formdata=None)
         form.ticket.data = ticket
         return render_template("respond/questionnaire.html", round=round_, group=group,
-                               blocks=known.questionnaire.blocks, form=form, csrf_token=lambda: csrf)
+                               q=known.questionnaire, form=form, csrf_token=lambda: csrf)
 
     csrf, ticket = generate_csrf(), make_ticket(new_receipt())
-    page = pages.get(("questionnaire", round_.id, group.id, round_.spec_version), 2, render)
+    page = pages.get(("questionnaire", round_.id, group.id, round_.spec_version, large_type()), 2, render)
     return page.fill(csrf, ticket) if page is not None else render(csrf, ticket)
 
 
@@ -229,7 +246,7 @@ def receipt_page(round_: Round, receipt: str, *, repeated: bool) -> str:
     def render(mark: str) -> str:
         return render_template("respond/receipt.html", round=round_, receipt=mark, repeated=repeated)
 
-    page = pages.get(("receipt", round_.id, round_.spec_version, repeated), 1, render)
+    page = pages.get(("receipt", round_.id, round_.spec_version, repeated, large_type()), 1, render)
     return page.fill(receipt) if page is not None else render(receipt)
 
 
@@ -265,7 +282,6 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
     """The form's way: every check in its order, each answered with its own page."""
     db.session().expire_on_commit = False  # the receipt page needs nothing reloaded
     form = known.questionnaire.form_class()
-    blocks = known.questionnaire.blocks
     valid = form.validate()
     if form.malformed:
         return message("提交未成功", form.malformed, 400)
@@ -274,10 +290,15 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
         return render_template("respond/receipt.html", round=round_, receipt=receipt, repeated=True)
     if not valid:
         return render_template(
-            "respond/questionnaire.html", round=round_, group=group, blocks=blocks, form=form
+            "respond/questionnaire.html", round=round_, group=group, q=known.questionnaire, form=form
         ), 422
     if once and marked(round_, group):
         return message(round_.title, "您已在本设备上提交过本次评议，每台设备只能提交一次。", 409)
+    missing = known.questionnaire.unanswered(form.answers())
+    if missing and request.form.get(CONFIRM_PARTIAL) != "1":
+        return render_template("respond/unanswered.html", round=round_, group=group, missing=missing,
+                               total=known.questionnaire.question_count, kept=form.kept_fields(),
+                               ticket=form.ticket.data)
     if code_id is None and not limits.open_ballot_allowed(group.id):
         return message(round_.title, TOO_MANY_BALLOTS, 429)
     vote = _seal(round_, group, known, form.answers(), form.comments(), receipt, code_id)
@@ -296,6 +317,18 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
     if once:
         set_device_mark(response, round_, group)
     return response
+
+
+def back_to_form(round_: Round, group: Group, known: Known):  # noqa: ANN201
+    """返回修改 on the unanswered-items page: the questionnaire again with the answers and
+    comments it carried, the unanswered items marked; nothing stored."""
+    form = known.questionnaire.form_class()
+    form.validate()
+    if form.malformed:
+        return message("提交未成功", form.malformed, 400)
+    missing = {u.number for u in known.questionnaire.unanswered(form.answers())}
+    return render_template("respond/questionnaire.html", round=round_, group=group, q=known.questionnaire,
+                           form=form, missing=missing)
 
 
 def _seal(round_: Round, group: Group, known: Known, answers: dict[tuple[str, str], str],  # noqa: PLR0913
