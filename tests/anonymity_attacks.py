@@ -33,7 +33,7 @@ def cast_in_order(app: Flask, codes: list[str], *, comments: bool = True) -> lis
         phone = app.test_client()
         page = phone.get(f"/b/{code}")
         assert page.status_code == 200, page.get_data(as_text=True)
-        form = {**page_tokens(page.get_data(as_text=True)), **pattern_answers(n)}
+        form = {"confirm_partial": "1", **page_tokens(page.get_data(as_text=True)), **pattern_answers(n)}
         if comments:
             form["c:B01"] = f"意见{n:03d}号"
         response = phone.post(f"/b/{code}", data=form)

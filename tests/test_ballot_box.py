@@ -155,7 +155,7 @@ def test_a_closing_round_takes_no_ballot(make_round, client, submit) -> None:  #
         transition(get_round("r2012"), "close")
     from .conftest import page_tokens
 
-    response = client.post("/r/r2012/students", data={**page_tokens(page.get_data(as_text=True)),
+    response = client.post("/r/r2012/students", data={"confirm_partial": "1", **page_tokens(page.get_data(as_text=True)),
                                                       "a:B01:service": "basic"})
     assert response.status_code == 403
     assert "结束" in response.get_data(as_text=True)

@@ -51,7 +51,7 @@ def scored_round(app, spec, make_round, issue_codes, runner, tmp_path):  # noqa:
         phone = app.test_client()
         url = f"/b/{next(codes)}" if group == "staff" else f"/r/{round_.slug}/students"
         page = phone.get(url)
-        assert phone.post(url, data={**page_tokens(page.get_data(as_text=True)), **answers}).status_code == 200
+        assert phone.post(url, data={"confirm_partial": "1", **page_tokens(page.get_data(as_text=True)), **answers}).status_code == 200
     org = tmp_path / "org.csv"
     org.write_text("subject,rater,score\nB01,甲,90\nB01,乙,80\nB01,丙,70\nB02,甲,85\n", encoding="utf-8")
     assert runner.invoke(args=["org", "import", round_.slug, str(org)]).exit_code == 0
