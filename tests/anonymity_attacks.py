@@ -8,8 +8,16 @@ attacker) can tell which stored ballot came from which code, and so judge a link
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import mmap
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -70,3 +78,272 @@ def follows_casting(order: list[int]) -> bool:
     """Whether a storage order follows casting order more than chance allows: for 40 ballots,
     |rho| ≥ 0.7 by chance has a probability under 1e-5."""
     return abs(rank_correlation(order)) >= 0.7 or not math.isfinite(rank_correlation(order))
+
+
+# --- the sealed box: distinctive ballots, a live watcher, byte searches, order tests ----------
+
+#: the ballot tables a watcher of the store reads while a round is open
+WATCHED_TABLES = ("ballot_codes", "sealed_ballots", "receipts", "ballots", "answers", "comments")
+
+
+def new_tag() -> str:
+    """A marker no stored byte holds by chance (12 hex digits): every distinctive comment of a
+    test carries it, so one search for it finds any of them, in whatever table or file."""
+    return f"x{secrets.token_hex(6)}"
+
+
+def distinctive_comments(tag: str, n: int) -> dict[str, str]:
+    """The comments of ballot ``n``: short enough (well under 2 kB) that PostgreSQL stores
+    them as they are, not compressed, so a byte search would see them."""
+    return {"c:B01": f"{tag}甲{n:03d}号：食堂的饭菜太咸了", "c:B02": f"{tag}乙{n:03d}号：机关办事要跑三趟"}
+
+
+def place_of_comment(text: str) -> int:
+    """The casting place ``distinctive_comments`` put in a comment."""
+    return int(re.search(r"[甲乙](\d{3})号", text).group(1))
+
+
+def cast_distinctive(app: Flask, code: str, n: int, tag: str) -> str:
+    """Cast ballot ``n`` with code ``code`` through the test client: answer pattern ``n`` and
+    two tagged comments. Returns the receipt shown."""
+    phone = app.test_client()
+    page = phone.get(f"/b/{code}")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    form = {**page_tokens(page.get_data(as_text=True)), **pattern_answers(n), **distinctive_comments(tag, n)}
+    response = phone.post(f"/b/{code}", data=form)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    receipt = receipt_of(response)
+    assert receipt, response.get_data(as_text=True)
+    return receipt
+
+
+def inversions(order: list[int]) -> int:
+    """Pairs that ``order`` has the other way round from sorted order (Kendall's distance)."""
+    return sum(1 for i in range(len(order)) for j in range(i + 1, len(order)) if order[i] > order[j])
+
+
+@functools.lru_cache(maxsize=None)
+def _mahonian(n: int) -> tuple[int, ...]:
+    """How many permutations of ``n`` items have 0, 1, 2, ... inversions (exact integers):
+    inserting the k-th item adds 0..k-1 inversions, each way once."""
+    counts = [1]
+    for k in range(1, n + 1):
+        prefix = [0, *itertools.accumulate(counts)]
+        size = len(counts) + k - 1
+        counts = [prefix[min(j, len(counts) - 1) + 1] - prefix[max(0, j - k + 1)] for j in range(size)]
+    return tuple(counts)
+
+
+#: the chance a truly random order is called related, per comparison
+UNRELATED_ALPHA = 1e-9
+
+
+@functools.lru_cache(maxsize=None)
+def inversion_band(n: int, alpha: float = UNRELATED_ALPHA) -> tuple[int, int]:
+    """The inversion counts a random order of ``n`` items stays within except with probability
+    at most ``alpha``, computed exactly from the distribution of inversions (symmetric about
+    n(n-1)/4), not guessed: the identity (0) and its reverse (n(n-1)/2) lie far outside."""
+    counts = _mahonian(n)
+    total = math.factorial(n)
+    low, tail = 0, 0
+    while (tail + counts[low]) / total <= alpha / 2:
+        tail += counts[low]
+        low += 1
+    return low, len(counts) - 1 - low
+
+
+def kendall_tau(order: list[int]) -> float:
+    n = len(order)
+    return 1 - 4 * inversions(order) / (n * (n - 1))
+
+
+def unrelated_to_casting(order: list[int]) -> bool:
+    """Whether ``order`` (casting places in storage order) is what a random shuffle gives:
+    its inversion count inside ``inversion_band``."""
+    low, high = inversion_band(len(order))
+    assert low > 0, f"{len(order)} items are too few to tell an order from chance"
+    return low <= inversions(order) <= high
+
+
+def describe_order(order: list[int]) -> str:
+    low, high = inversion_band(len(order))
+    return (f"Kendall tau {kendall_tau(order):+.2f}, Spearman rho {rank_correlation(order):+.2f}, "
+            f"{inversions(order)} inversions (a random order: {low}..{high}): {order}")
+
+
+# --- reading the store as an insider would -----------------------------------------------------
+
+
+def driver_connection(database_url: str):  # noqa: ANN201
+    """A connection of the driver itself, apart from the app's pool, in autocommit: each
+    statement its own snapshot, as a watcher polling the store has."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only=1")
+        return conn
+    import psycopg
+
+    return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
+
+
+def table_names(conn) -> list[str]:  # noqa: ANN001
+    """Every table of the database (the watcher reads them all, whatever the schema)."""
+    if isinstance(conn, sqlite3.Connection):
+        return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+
+
+def holds_needle(value: object, needles: tuple[str, ...]) -> bool:
+    if isinstance(value, str):
+        return any(n in value for n in needles)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        return any(n.encode() in raw for n in needles)
+    return False
+
+
+def rows_holding(conn, needles: tuple[str, ...], tables: list[str] | None = None) -> list[tuple[str, tuple]]:  # noqa: ANN001
+    """Every row of ``tables`` (default: all) with a column holding one of ``needles``."""
+    found = []
+    for table in tables if tables is not None else table_names(conn):
+        for row in conn.execute(f'SELECT * FROM "{table}"').fetchall():
+            if any(holds_needle(v, needles) for v in row):
+                found.append((table, tuple(row)))
+    return found
+
+
+class StoreWatcher(threading.Thread):
+    """Reads every row of the ballot tables every few milliseconds through a connection of its
+    own, as an insider with read access would, while ballots arrive.
+
+    It records what any row it saw held (``sightings``: rows with a needle in any column;
+    ``content_rows``: rows of ballots, answers or comments), the sealed rows in the order they
+    first appeared (``appeared``) and the sizes of their boxes.
+    """
+
+    def __init__(self, database_url: str, needles: tuple[str, ...], interval: float = 0.002) -> None:
+        super().__init__(daemon=True)
+        self.database_url, self.needles, self.interval = database_url, needles, interval
+        self.sightings: list[tuple[str, tuple]] = []  # the first 50
+        self.content_rows: list[tuple[str, tuple]] = []
+        self.appeared: list[str] = []
+        self.boxes: dict[str, bytes] = {}
+        self.polls = 0
+        self.error: BaseException | None = None
+        self._stop_flag = threading.Event()
+        self._polled = threading.Condition()
+
+    def run(self) -> None:
+        try:
+            conn = driver_connection(self.database_url)
+            try:
+                present = set(table_names(conn))
+                tables = [t for t in WATCHED_TABLES if t in present]
+                while not self._stop_flag.is_set():
+                    self._poll(conn, tables)
+                    with self._polled:
+                        self.polls += 1
+                        self._polled.notify_all()
+                    time.sleep(self.interval)
+            finally:
+                conn.close()
+        except BaseException as exc:  # noqa: BLE001  (handed to the test in stop())
+            self.error = exc
+            with self._polled:
+                self._polled.notify_all()
+
+    def _poll(self, conn, tables: list[str]) -> None:  # noqa: ANN001
+        for table in tables:
+            cursor = conn.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            for row in cursor.fetchall():
+                if any(holds_needle(v, self.needles) for v in row) and len(self.sightings) < 50:
+                    self.sightings.append((table, tuple(row)))
+                if table in ("ballots", "answers", "comments") and len(self.content_rows) < 50:
+                    self.content_rows.append((table, tuple(row)))
+                if table == "sealed_ballots":
+                    record = dict(zip(names, row))
+                    if record["id"] not in self.boxes:
+                        self.appeared.append(record["id"])
+                        self.boxes[record["id"]] = bytes(record["box"])
+
+    def sync(self, timeout: float = 30.0) -> None:
+        """Return once a whole poll has run that began after this call."""
+        with self._polled:
+            target = self.polls + 2
+            deadline = time.monotonic() + timeout
+            while self.polls < target and self.error is None:
+                if not self._polled.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise AssertionError("the watcher stopped polling")
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        self._stop_flag.set()
+        self.join(timeout=30)
+        if self.error is not None:
+            raise self.error
+
+
+class FileWatcher(threading.Thread):
+    """Copies files (SQLite's database and its ``-wal``) each time one changes (its inode, size
+    or modification time, looked at every millisecond), and searches every copy for
+    ``needles``: what an insider copying the files as they change would get."""
+
+    def __init__(self, paths: list[Path], needles: tuple[bytes, ...]) -> None:
+        super().__init__(daemon=True)
+        self.paths, self.needles = paths, needles
+        self.copies = 0
+        self.hits: list[tuple[str, bytes]] = []
+        self.error: BaseException | None = None
+        self._stop_flag = threading.Event()
+        self._lock = threading.Lock()
+
+    def copy_now(self, path: Path) -> None:
+        """Copy ``path`` as it is now and search the copy (also called by the test itself, right
+        after each receipt)."""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return
+        with self._lock:
+            self.copies += 1
+            self.hits += [(path.name, n) for n in self.needles if n in data]
+
+    def run(self) -> None:
+        seen: dict[Path, tuple] = {}
+        try:
+            while not self._stop_flag.is_set():
+                for path in self.paths:
+                    try:
+                        st = path.stat()
+                    except FileNotFoundError:
+                        continue
+                    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+                    if seen.get(path) != stamp:
+                        seen[path] = stamp
+                        self.copy_now(path)
+                time.sleep(0.001)
+        except BaseException as exc:  # noqa: BLE001
+            self.error = exc
+
+    def stop(self) -> None:
+        self._stop_flag.set()
+        self.join(timeout=30)
+        if self.error is not None:
+            raise self.error
+
+
+def files_holding(root: Path, needles: tuple[bytes, ...]) -> list[tuple[str, bytes]]:
+    """(file, needle) for every file under ``root`` holding a needle (read as they are)."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        try:
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+            with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                found += [(str(path.relative_to(root)), n) for n in needles if data.find(n) != -1]
+        except (FileNotFoundError, ValueError, PermissionError):
+            continue  # gone meanwhile (a recycled WAL segment), or not a plain file
+    return found
