@@ -9,14 +9,23 @@ attacker) can tell which stored ballot came from which code, and so judge a link
 from __future__ import annotations
 
 import functools
+import http.client
+import http.cookiejar
 import itertools
 import math
 import mmap
+import os
 import re
 import secrets
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -347,3 +356,181 @@ def files_holding(root: Path, needles: tuple[bytes, ...]) -> list[tuple[str, byt
         except (FileNotFoundError, ValueError, PermissionError):
             continue  # gone meanwhile (a recycled WAL segment), or not a plain file
     return found
+
+
+# --- phones over HTTP, and the shipped gunicorn configuration ---------------------------------
+
+#: what a phone sees when the server goes away under its request
+DROPPED = (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError)
+
+
+class HttpPhone:
+    """A phone talking HTTP to a real server: its own cookies (the session holding the CSRF
+    token), no client library beyond the standard one. A 4xx or 5xx is an answer; a dropped
+    connection raises one of ``DROPPED``."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def request(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(self.base + path, data=data, timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+
+RECEIPT_TEXT = re.compile(r'id="receipt">([^<]+)<')
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+class Gunicorn:
+    """The shipped ``gunicorn.conf.py`` serving the test's database with ``workers`` workers, an
+    instance folder of the test's own and the test app's keys."""
+
+    def __init__(self, app: Flask, folder: Path, workers: int = 2) -> None:
+        from .test_anonymity_logs import free_port, gunicorn_env
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = folder / "gunicorn.log"
+        instance = folder / "gunicorn-instance"
+        self.env = {**gunicorn_env(app.config["DATABASE_URL"], self.port), "SURVEY_WORKERS": str(workers),
+                    "SURVEY_BALLOT_BOX_KEY": str(app.config["BALLOT_BOX_KEY"])}
+        self.factory = f"survey:create_app({{'INSTANCE_PATH': {str(instance)!r}}})"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        from .test_anonymity_logs import ROOT, wait_for
+
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", self.factory], cwd=ROOT,
+                                            env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self.port, self.process)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+    def workers(self) -> list[int]:
+        """The master's live child processes (its workers), in pid order."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if int(fields[1]) == self.process.pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        return sorted(found)
+
+    def serving(self, worker: int) -> bool:
+        """Whether ``worker`` holds an accepted connection of the server's port (is serving)."""
+        try:
+            inodes = {os.readlink(f)[8:-1] for f in Path(f"/proc/{worker}/fd").iterdir()
+                      if os.readlink(f).startswith("socket:[")}
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == self.port and fields[3] == "01" and fields[9] in inodes:
+                    return True
+        return False
+
+    def wait_until(self, condition, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout} s")
+            time.sleep(0.005)
+
+
+class Cast:
+    """What one phone's ballot over HTTP came to: the receipt shown, or the answer it got."""
+
+    def __init__(self) -> None:
+        self.receipt: str | None = None
+        self.status: int | None = None
+        self.body = ""
+        self.drops = 0  #: requests the server dropped (a worker killed under them)
+
+
+def cast_over_http(base: str, code: str, n: int, tag: str, *, retry_drops: bool) -> Cast:
+    """Ballot ``n`` (answer pattern ``n``, tagged comments) cast with ``code`` as a phone would:
+    the page, then the form. With ``retry_drops`` a dropped request is sent again, the same page
+    tapped again (its ticket makes it the same ballot), until the server answers; else a drop
+    raises."""
+    phone, cast = HttpPhone(base), Cast()
+
+    def send(path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        for _ in range(100):
+            try:
+                return phone.request(path, form)
+            except DROPPED:
+                if not retry_drops:
+                    raise
+                cast.drops += 1
+                time.sleep(0.1)
+        raise AssertionError(f"ballot {n}: the server dropped 100 tries")
+
+    status, page = send(f"/b/{code}")
+    if status == 200:
+        form = {**page_tokens(page), **pattern_answers(n), **distinctive_comments(tag, n)}
+        status, page = send(f"/b/{code}", form)
+    cast.status, cast.body = status, page
+    found = RECEIPT_TEXT.search(page) if status == 200 else None
+    cast.receipt = found.group(1) if found else None
+    return cast
+
+
+def waiting_for_the_write_lock(database_url: str, workers: list[int]) -> bool:
+    """Whether every worker's ballot waits for the write lock the test holds: on PostgreSQL a
+    session per worker waits for a lock (``pg_stat_activity``); on SQLite each worker sleeps
+    between its ``BEGIN IMMEDIATE`` tries (``survey.database``), which is the only sleep a
+    worker takes (an idle worker waits in ``select``)."""
+    if sa.make_url(database_url).get_backend_name() == "postgresql":
+        conn = driver_connection(database_url)
+        try:
+            return conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0] >= len(workers)
+        finally:
+            conn.close()
+
+    def sleeping(pid: int) -> bool:
+        try:
+            return any(Path(f"/proc/{pid}/wchan").read_text() == "hrtimer_nanosleep" or time.sleep(0.001)
+                       for _ in range(20))
+        except FileNotFoundError:
+            return False
+
+    return all(sleeping(pid) for pid in workers)
+
+
+class WriteLock:
+    """The test holding what a ballot's transaction needs: SQLite's write lock (``BEGIN
+    IMMEDIATE``), or on PostgreSQL every code row (``FOR UPDATE``), so a ballot waits inside its
+    transaction, after reading the round's status, before spending its code."""
+
+    def __init__(self, database_url: str) -> None:
+        url = sa.make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            self.conn = sqlite3.connect(url.database, isolation_level=None)
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+            self.conn.execute("SELECT id FROM ballot_codes FOR UPDATE").fetchall()
+
+    def release(self) -> None:
+        self.conn.rollback()
+        self.conn.close()
