@@ -31,6 +31,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 SECRET = "test-secret-key"
 CODE_KEY = "test-code-key"
 AUDIT_KEY = "test-audit-key"
+BALLOT_BOX_KEY = "test-ballot-box-key"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -54,7 +55,7 @@ def _migrate(url: str, instance: Path) -> None:
     from flask_migrate import upgrade
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY, "AUDIT_KEY": AUDIT_KEY,
-                      "TESTING": True})
+                      "BALLOT_BOX_KEY": BALLOT_BOX_KEY, "TESTING": True})
     app.instance_path = str(instance)
     with app.app_context():
         upgrade()
@@ -120,6 +121,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         "SECRET_KEY": SECRET,
         "CODE_KEY": CODE_KEY,
         "AUDIT_KEY": AUDIT_KEY,
+        "BALLOT_BOX_KEY": BALLOT_BOX_KEY,
         "BASE_URL": "https://survey.example.edu.cn",
         "TESTING": True,
     })

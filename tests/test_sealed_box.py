@@ -381,11 +381,6 @@ def close_while(runner, database_url: str, *, then, reader) -> bool:  # noqa: AN
     return waited == [True]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in survey/ballotbox/opening.py seal_the_past + survey/cli.py refusals: on PostgreSQL the close's "
-    "LOCK TABLE ... ACCESS EXCLUSIVE gives up after lock_timeout with psycopg LockNotAvailable, an "
-    "OperationalError that refusals re-raises: a traceback, not one line; and the close that then finishes "
-    "says 开箱计票 0 张选票 (Closed.ballots counts only this run's boxes) for a round of 6 ballots"))
 def test_a_reader_outlasting_the_close_on_postgresql_leaves_a_round_closing_again_finishes(  # noqa: ANN201
     app, runner, make_round, issue_codes, monkeypatch  # noqa: ANN001
 ):

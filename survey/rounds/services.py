@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from scoring.spec import RoundSpec, SpecError, parse_spec
 
@@ -15,7 +16,7 @@ from ..extensions import db
 from ..ballotbox.box import custody_of, make_box, opening_key
 from ..ballotbox.opening import Progress, open_box, seal_the_past
 from ..database import unit_of_work, write_unit_of_work
-from ..models import Group, Item, Round, Subject
+from ..models import Ballot, Group, Item, Round, Subject
 from .lifecycle import RoundStatus, transition
 
 
@@ -101,7 +102,7 @@ def round_spec(round_: Round) -> RoundSpec:
 class Closed:
     """What closing a round did, for the person who asked and the audit log."""
 
-    ballots: int  #: opened from the box by this close
+    ballots: int  #: the round's ballots, all opened from its box
     unreadable: int  #: boxes that did not open or did not check, over the whole close
     codes_destroyed: int
 
@@ -134,18 +135,40 @@ def close_round(round_: Round, key: bytes | None = None, *, progress: Progress |
     if round_.state is RoundStatus.open:
         with unit_of_work():
             transition(round_, "close")
-    opened = open_box(round_, opening, progress=progress)
-    with write_unit_of_work():
-        round_ = db.session.scalar(select(Round).where(Round.slug == slug).with_for_update())
-        if not round_.state.box_sealed:  # another close finished it meanwhile
-            return Closed(opened.ballots, round_.box_unreadable, 0)
-        dropped = seal_the_past(round_)
-        transition(round_, "count")
-        round_.closed_at = datetime.now(timezone.utc)
-        result = Closed(opened.ballots, round_.box_unreadable, dropped)
-        audit.record("round.close", round_slug=slug, ballots_opened=opened.ballots,
-                     unreadable=round_.box_unreadable, codes_destroyed=dropped)
+    open_box(round_, opening, progress=progress)
+    try:
+        with write_unit_of_work():
+            round_ = db.session.scalar(select(Round).where(Round.slug == slug).with_for_update())
+            counted = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.round_id == round_.id))
+            if not round_.state.box_sealed:  # another close finished it meanwhile
+                return Closed(counted, round_.box_unreadable, 0)
+            dropped = seal_the_past(round_)
+            transition(round_, "count")
+            round_.closed_at = datetime.now(timezone.utc)
+            result = Closed(counted, round_.box_unreadable, dropped)
+            audit.record("round.close", round_slug=slug, ballots_opened=counted,
+                         unreadable=round_.box_unreadable, codes_destroyed=dropped)
+    except OperationalError as exc:
+        if not _lock_refused(exc):
+            raise
+        raise CloseInterrupted(
+            f"{slug}：选票已全部开启，但另一个数据库会话长时间占用选票表，最后一步未能完成；评议保持“计票中”，"
+            f"不会丢失任何选票。请稍后再次执行 flask --app survey rounds close {slug} 完成结束评议"
+        ) from None
     return result
+
+
+class CloseInterrupted(ServiceError):
+    """The close could not take its last step now; closing again finishes it."""
+
+    http_status = 503
+
+
+def _lock_refused(exc: OperationalError) -> bool:
+    """Whether the database gave up waiting for a lock (PostgreSQL's lock_timeout; SQLite's
+    busy timeout)."""
+    code = getattr(exc.orig, "sqlstate", None)
+    return code == "55P03" or "locked" in str(exc.orig)
 
 
 #: what each lifecycle move does, said before it is done (the console's confirmation pages)
