@@ -126,7 +126,7 @@ def _service_refusal(exc: ServiceError):  # noqa: ANN202
     from .extensions import db
 
     db.session.rollback()
-    return render_template(message_template(), title="操作未完成", text=str(exc)), exc.http_status
+    return render_template(message_template(), title=getattr(exc, "title", "操作未完成"), text=str(exc)), exc.http_status
 
 
 def _gzip(response: Response) -> Response:

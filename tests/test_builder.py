@@ -186,3 +186,50 @@ def test_delete_a_draft_in_the_console_and_the_cli(app, organizer, runner, make_
     refused = runner.invoke(args=["rounds", "delete", "r2012", "--yes"])
     assert refused.exit_code != 0 and "only a draft" in refused.output
     assert organizer.post("/console/rounds/r2012/delete", data={"csrf_token": token}).status_code == 409
+
+
+def test_every_mistake_of_a_save_is_shown_at_once(app, organizer) -> None:  # noqa: ANN001
+    """A year typed as words, an item weight of −1, a duplicate subject and a group weight as
+    text: all four on the first save, not one per save."""
+    create(organizer)
+    form = form_of(organizer.get("/console/rounds/b2026/edit").get_data(as_text=True))
+    form.update({"year": "二〇二六", "items-2-weight": "-1", "groups-1-weight": "很多",
+                 "subjects": form["subjects"] + "\nB02 又一个机关党委"})
+
+    answer = organizer.post("/console/rounds/b2026/edit", data=form)
+
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "有 4 处需要修改" in html
+    for field, says in [("year", "须为数字"), ("items-2-weight", "须为不小于 0 的数"),
+                        ("groups-1-weight", "须为数字"), ("subjects", "（B02）的代码与前面的评议对象重复")]:
+        position = html.index(f'name="{field}"')
+        assert says in html[position:position + 1500], field
+
+
+def test_a_duplicate_subject_code_is_named_once(app, organizer) -> None:  # noqa: ANN001
+    create(organizer)
+    form = form_of(organizer.get("/console/rounds/b2026/edit").get_data(as_text=True))
+    form["subjects"] += "\nB03 图书馆党支部\nB03 后勤党支部"
+
+    html = organizer.post("/console/rounds/b2026/edit", data=form).get_data(as_text=True)
+
+    assert "第 4 个对象（B03）的代码与前面的评议对象重复" in html
+    assert "代码代码" not in html
+
+
+def test_group_weights_that_do_not_add_up_show_their_effective_shares(app, organizer) -> None:  # noqa: ANN001
+    create(organizer)
+    form = form_of(organizer.get("/console/rounds/b2026/edit").get_data(as_text=True))
+    form.update({"groups-0-weight": "0.5", "groups-1-weight": "0.3", "groups-2-weight": "0.3"})
+
+    saved = organizer.post("/console/rounds/b2026/edit", data=form, follow_redirects=True)
+
+    html = saved.get_data(as_text=True)
+    # 0.5 / 1.1 = 45.45 %, 0.3 / 1.1 = 27.27 %
+    assert "群体权重之和为 1.1，不是 1：计分时按比例折算，实际占比为 教职工 45.5%、学生 27.3%、离退休同志 27.3%。" in html
+    assert re.search(r'id="group-shares".*教职工 45.5%、学生 27.3%、离退休同志 27.3%', html)
+    form = form_of(html)
+    form.update({"groups-0-weight": "0.5", "groups-1-weight": "0.3", "groups-2-weight": "0.2"})
+    html = organizer.post("/console/rounds/b2026/edit", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "group-shares" not in html and "实际占比" not in html

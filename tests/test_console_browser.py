@@ -106,6 +106,9 @@ def test_an_organizer_runs_a_round_from_the_console(app, live_server, laptop, ph
                 codes = [row["url"].split("/b/")[1] for row in csv.DictReader(fh)]
         time.sleep(0.2)
     assert len(codes) == 3, "the codes CSV was downloaded with its 3 codes"
+    # the page shows the new count without a reload by hand (a second batch is not issued by mistake)
+    WebDriverWait(driver, 10).until(lambda d: "已发放 3 个评议码" in d.find_element(By.ID, "issued").text)
+    assert "已生成 3 个评议码并下载" in driver.find_element(By.CSS_SELECTOR, ".flash-ok").text
 
     # open the round, after its confirmation page
     driver.get(f"{site}/console/rounds/b2026")

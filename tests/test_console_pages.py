@@ -261,3 +261,27 @@ def test_reviewer_cannot_issue_codes_or_posters(app, client, make_round) -> None
     for url in ["/console/rounds/r2012/groups/staff/codes", "/console/rounds/r2012/groups/students/link",
                 "/console/rounds/r2012/groups/students/poster.pdf", "/console/rounds/r2012/org"]:
         assert client.get(url).status_code == 403, url
+
+
+def test_a_second_batch_from_a_page_showing_a_stale_count_needs_a_confirmation(app, organizer, make_round) -> None:  # noqa: ANN001
+    """Without scripts the page still says 已发放 0 个 after the file downloads; a second click
+    there is stopped and told the count, then issues once confirmed."""
+    make_round(status="open")
+    page = organizer.get("/console/rounds/r2012/groups/staff/codes").get_data(as_text=True)
+    assert 'name="issued_before" value="0"' in page
+    token = console_token(organizer, "/console/rounds/r2012/groups/staff/codes")
+    form = {"csrf_token": token, "count": "2", "format": "csv", "issued_before": "0", "nonce": "0123456789abcdef"}
+
+    first = organizer.post("/console/rounds/r2012/groups/staff/codes", data=form)
+    assert first.status_code == 200 and "attachment" in first.headers["Content-Disposition"]
+    assert "issued-0123456789abcdef=1" in first.headers["Set-Cookie"]
+
+    stale = organizer.post("/console/rounds/r2012/groups/staff/codes", data=form)
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 422 and "Content-Disposition" not in stale.headers
+    assert "本群体已经发放过评议码（现共 2 个）" in html
+    assert "已发放 2 个评议码" in html and 'name="issued_before" value="2"' in html
+
+    again = organizer.post("/console/rounds/r2012/groups/staff/codes", data={**form, "again": "yes"})
+    assert "attachment" in again.headers["Content-Disposition"]
+    assert "已发放 4 个评议码" in organizer.get("/console/rounds/r2012/groups/staff/codes").get_data(as_text=True)

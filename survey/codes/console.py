@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
@@ -49,6 +50,7 @@ def issue_codes(slug: str, key: str):  # noqa: ANN201
     group = _group(round_, key, "codes")
     warning = loopback_warning()
     error = None
+    again = False
     if request.method == "POST":
         count = request.form.get("count", type=int)
         kind = request.form.get("format", "pdf")
@@ -58,6 +60,10 @@ def issue_codes(slug: str, key: str):  # noqa: ANN201
             error = f"数量须为 1 到 {MAX_CODES_PER_CALL} 之间的整数。"
         elif warning and request.form.get("loopback_ok") != "yes":
             error = "公共地址只有本机能打开：请先在“设置”中改正，或勾选确认框。"
+        elif _issued_since_shown(group) and request.form.get("again") != "yes":
+            again = True
+            error = (f"打开本页之后，本群体已经发放过评议码（现共 {group.codes_issued} 个）。"
+                     "如确需再发一批，请勾选下面的确认框后再点击“生成并下载”。")
         else:
             with unit_of_work():
                 codes = issue_ballot_codes(round_, key, count)
@@ -70,11 +76,32 @@ def issue_codes(slug: str, key: str):  # noqa: ANN201
                         base_url=public_base_url(),
                     )
             name = f"{_file_stem(round_, group)}-codes-{len(codes)}.{kind}"
-            return _download(data, name, "application/pdf" if kind == "pdf" else "text/csv; charset=utf-8")
+            flash(f"已生成 {len(codes)} 个评议码并下载（{name}），本群体现共发放 {group.codes_issued} 个。", "ok")
+            response = _download(data, name, "application/pdf" if kind == "pdf" else "text/csv; charset=utf-8")
+            _mark_downloaded(response, slug, key)
+            return response
     return render_template(
-        "console/codes.html", round=round_, group=group, warning=warning, error=error,
-        max_count=MAX_CODES_PER_CALL, unused=_unused(round_, group),
+        "console/codes.html", round=round_, group=group, warning=warning, error=error, again=again,
+        max_count=MAX_CODES_PER_CALL, unused=_unused(round_, group), nonce=secrets.token_hex(8),
     ), (422 if error else 200)
+
+
+def _issued_since_shown(group: Group) -> bool:
+    """Whether codes were issued to ``group`` after the page that posts was shown (its
+    ``issued_before`` field): the second click of someone who saw a stale count."""
+    shown = request.form.get("issued_before", type=int)
+    return shown is not None and shown != group.codes_issued
+
+
+def _mark_downloaded(response: Response, slug: str, key: str) -> None:
+    """A short-lived cookie named for the page's ``nonce`` field, on the page's own path:
+    static/console.js sees it arrive with the file and reloads the page, whose counts are then
+    the new ones (the file's response cannot also be the page). Without scripts the page's
+    ``issued_before`` field stops a second batch issued by mistake."""
+    nonce = request.form.get("nonce", "")
+    if re.fullmatch(r"[0-9a-f]{16}", nonce):
+        response.set_cookie(f"issued-{nonce}", "1", max_age=120, path=url_for("console.issue_codes", slug=slug, key=key),
+                            samesite="Strict", secure=request.is_secure)
 
 
 def _unused(round_: Round, group: Group) -> int:

@@ -55,7 +55,7 @@ _MESSAGES = [
     (r"must be a number ≥ 0", "须为不小于 0 的数"),
     (r"must be a number, not text \((.*) is in quotes\)", r"须为数字，而不是文字（\1 带了引号）"),
     (r"must be a whole number ≥ (\d+)", r"须为不小于 \1 的整数"),
-    (r"duplicate subject code '(.*)'", r"代码 \1 重复"),
+    (r"duplicate subject code '(.*)'", r"\1 与前面的评议对象重复"),
     (r"duplicate item key '(.*)'", r"项目代码 \1 重复"),
     (r"duplicate group key '(.*)'", r"群体代码 \1 重复"),
     (r"at least one item must have a positive weight", "至少一个项目的权重须大于 0"),
@@ -424,13 +424,89 @@ def spec_from_form(form: MultiDict, base: dict[str, Any]) -> dict[str, Any]:
     cap = _number(form.get("top_share_cap", ""), "top_share_cap", errors)
     scheme.pop("top_share_cap", None) if cap is None else scheme.__setitem__("top_share_cap", cap)
     spec["scheme"] = scheme
+    for message in spec_refusals(spec):
+        for name, texts in _locate(message, spec).fields.items():
+            if not errors.get(name):  # a field the form could not read says that, once
+                for text in texts:
+                    errors.add(name, text)
     if errors:
         raise BuilderRefused(errors)
-    try:
-        check_spec(spec)
-    except SpecRefused as exc:
-        raise BuilderRefused(_locate(str(exc), spec)) from None
     return spec
+
+
+#: most refusals collected from one spec (each found by checking it again)
+MAX_REFUSALS = 60
+
+
+def spec_refusals(spec: dict[str, Any]) -> list[str]:
+    """Every refusal of ``check_spec`` in ``spec``, not just the first: after each, a copy has
+    the refused value set aside (a neutral value, or the setting dropped) and is checked
+    again, so that a form with several mistakes shows them all on one save. Empty when the
+    spec is accepted."""
+    candidate = copy.deepcopy(spec)
+    found: list[str] = []
+    for _ in range(MAX_REFUSALS):
+        try:
+            check_spec(candidate)
+        except SpecRefused as exc:
+            message = str(exc)
+        else:
+            return found
+        if message in found:  # setting it aside did not help: nothing more to learn
+            return found
+        found.append(message)
+        if not _set_aside(candidate, message.removeprefix("spec refused: ").partition(": ")[0]):
+            return found
+    return found
+
+
+def _set_aside(spec: dict[str, Any], path: str) -> bool:
+    """Replace what ``path`` names in ``spec`` by a value the check accepts; False when
+    nothing sensible can stand in for it (the check stops there)."""
+    found = re.fullmatch(r"(subjects|items|groups)\[(\d+)\]\.?(\w*)", path)
+    if found:
+        kind, index, attr = found.group(1), int(found.group(2)), found.group(3)
+        rows = spec.get(kind)
+        if not isinstance(rows, list) or index >= len(rows) or not isinstance(rows[index], dict):
+            return False
+        row = rows[index]
+        stand_ins = {"code": f"_s{index}", "key": f"_{kind[0]}{index}", "name": "—", "text": "—", "weight": 1,
+                     "access": "codes", "expected": 1}
+        if attr in stand_ins:
+            row[attr] = stand_ins[attr]
+        elif attr:
+            row.pop(attr, None)
+        else:
+            return False
+        return True
+    if path in ("items", "groups"):
+        rows = spec.get(path)
+        if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+            rows[0]["weight"] = 1
+            return True
+        return False
+    if path.startswith("scheme"):
+        scheme = spec.get("scheme")
+        if not isinstance(scheme, dict):
+            spec.pop("scheme", None)
+            return True
+        name = path.split(".")[1].split("[")[0] if "." in path else ""
+        if not name:
+            spec.pop("scheme", None)
+            return True
+        scheme.pop(name, None)
+        if name == "grades":  # rules and the cap name grades: checked again without them
+            scheme.pop("rules", None)
+            scheme.pop("top_share_cap", None)
+        return True
+    stand_ins = {"title": "—", "scale": "satisfaction3", "comments": False}
+    if path in stand_ins:
+        spec[path] = stand_ins[path]
+        return True
+    if path in ("year", "opens_at", "closes_at"):
+        spec.pop(path, None)
+        return True
+    return False
 
 
 _SCHEME_FIELDS = {
@@ -453,6 +529,8 @@ def _locate(message: str, spec: dict[str, Any]) -> BuilderErrors:
         if kind == "subjects":
             code = spec["subjects"][index].get("code", "") if index < len(spec["subjects"]) else ""
             label = {"code": "代码", "name": "名称", "commitment": "公开承诺", "report": "述职报告"}.get(attr, attr)
+            if attr == "code":
+                what = what.removeprefix(f"{code} ")  # the code is named in the parentheses
             if attr in ("commitment", "report"):
                 errors.add(f"{attr}:{code}", f"{label}{what}")
             else:
@@ -471,6 +549,25 @@ def _locate(message: str, spec: dict[str, Any]) -> BuilderErrors:
     else:
         errors.add("general", f"{path}：{what}")
     return errors
+
+
+def effective_shares(spec: dict[str, Any]) -> tuple[float, list[tuple[str, float]]] | None:
+    """When the group weights of ``spec`` do not add up to 1: their sum and each group's
+    share of the public score as scoring uses them (weight ÷ sum); None when they add up
+    (to within rounding) or cannot be read."""
+    groups = [(g.get("name") or g.get("key") or "", g.get("weight", 1)) for g in spec.get("groups") or []]
+    if not groups or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for _, w in groups):
+        return None
+    total = float(sum(w for _, w in groups))
+    if total <= 0 or abs(total - 1) < 1e-9:
+        return None
+    return total, [(name, w / total) for name, w in groups]
+
+
+def shares_words(shares: tuple[float, list[tuple[str, float]]]) -> str:
+    total, parts = shares
+    listed = "、".join(f"{name} {share * 100:.1f}%" for name, share in parts)
+    return f"群体权重之和为 {total:g}，不是 1：计分时按比例折算，实际占比为 {listed}。"
 
 
 def issued_codes(round_: Round) -> int:

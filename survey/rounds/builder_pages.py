@@ -23,7 +23,9 @@ from .builder import (
     chinese,
     create_round,
     delete_draft,
+    effective_shares,
     form_values,
+    shares_words,
     issued_codes,
     new_round_spec,
     replace_spec,
@@ -92,11 +94,12 @@ def edit_round(slug: str):  # noqa: ANN201
             errors.add("general", chinese(str(exc).removeprefix("spec refused: ")))
             values = _typed_values(values)
         else:
-            flash("已保存。", "ok")
+            shares = effective_shares(spec)
+            flash("已保存。" + (shares_words(shares) if shares else ""), "warn" if shares else "ok")
             return redirect(url_for("console.edit_round", slug=slug), 303)
     return render_template(
         "console/builder.html", round=round_, v=values, errors=errors, scales=SCALE_CHOICES, help=SCHEME_HELP,
-        codes=issued_codes(round_),
+        codes=issued_codes(round_), shares=effective_shares(round_.spec),
     ), (422 if errors else 200)
 
 

@@ -10,7 +10,7 @@ from ..auth.access import round_for
 from ..console import bp
 from ..database import unit_of_work
 from ..ballotbox.box import box_fingerprint, custody_of
-from .lifecycle import TRANSITIONS, RoundStatus, accepting_state
+from .lifecycle import TRANSITIONS, RoundStatus, organizer_state
 from .closing import SYNC_LIMIT, close_in_background, sealed_count
 from .services import MOVE_EFFECTS, close_round, move_round
 from .turnout import round_turnout
@@ -27,10 +27,9 @@ CLOSING_REFRESH_SECONDS = 5
 def round_overview(slug: str):  # noqa: ANN201
     round_ = round_for(slug, "view_turnout")
     turnout = round_turnout(round_)
-    accepting, why = accepting_state(round_)
     moves = [a for a in MOVE_NAMES if _may(round_, a)]
     return render_template(
-        "console/round.html", round=round_, turnout=turnout, accepting=accepting, why=why, moves=moves,
+        "console/round.html", round=round_, turnout=turnout, now_words=organizer_state(round_), moves=moves,
         move_names=MOVE_NAMES,
         refresh=REFRESH_SECONDS if round_.state.takes_ballots else CLOSING_REFRESH_SECONDS if round_.state.box_sealed else None,
         totals=_totals(turnout), box=box_fingerprint(round_), custody=custody_of(round_),

@@ -119,23 +119,55 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+FORMAT = "%Y年%m月%d日 %H:%M"
+
+
+def _when(moment: datetime) -> str:
+    from ..timefmt import beijing
+
+    return beijing(moment).strftime(FORMAT)
+
+
 def accepting_state(round_: Round, now: datetime | None = None) -> tuple[bool, str]:
     """Whether the round takes ballots now, and if not, why, in words for a respondent."""
     now = now or datetime.now(timezone.utc)
     status = round_.state
-    fmt = "%Y年%m月%d日 %H:%M"
-    from ..timefmt import beijing
-
     if status is RoundStatus.draft:
-        if round_.opens_at:
-            return False, f"本次评议尚未开始，将于{beijing(round_.opens_at).strftime(fmt)}开始。"
-        return False, "本次评议尚未开始。"
+        if round_.opens_at and now < aware(round_.opens_at):
+            return False, f"本次评议尚未开始，将于{_when(round_.opens_at)}开始。"
+        return False, "本次评议尚未开始。"  # a start already past says nothing of when
     if status in (RoundStatus.closing, RoundStatus.closed, RoundStatus.published):
-        if round_.closes_at and now >= aware(round_.closes_at):
-            return False, f"本次评议已于{beijing(round_.closes_at).strftime(fmt)}结束，感谢您的关注。"
+        ended = round_.closed_at or (round_.closes_at if round_.closes_at and now >= aware(round_.closes_at) else None)
+        if ended is not None:
+            return False, f"本次评议已于{_when(ended)}结束，感谢您的关注。"
         return False, "本次评议已经结束，感谢您的关注。"
     if round_.opens_at and now < aware(round_.opens_at):
-        return False, f"本次评议尚未开始，将于{beijing(round_.opens_at).strftime(fmt)}开始。"
+        return False, f"本次评议尚未开始，将于{_when(round_.opens_at)}开始。"
     if round_.closes_at and now >= aware(round_.closes_at):
-        return False, f"本次评议已于{beijing(round_.closes_at).strftime(fmt)}结束，感谢您的关注。"
+        return False, f"本次评议已于{_when(round_.closes_at)}结束，感谢您的关注。"
     return True, ""
+
+
+def organizer_state(round_: Round, now: datetime | None = None) -> str:
+    """Whether the round takes ballots now, in words for the organizer on its console page:
+    what to do next, not the respondent's courtesies."""
+    now = now or datetime.now(timezone.utc)
+    status = round_.state
+    opens, closes = round_.opens_at, round_.closes_at
+    if status is RoundStatus.draft:
+        if opens and now < aware(opens):
+            return f"草稿，不接受提交：开始评议后，于{_when(opens)}起接受提交。"
+        if opens:
+            return f"草稿，不接受提交：计划开始时间{_when(opens)}已过，点击“开始评议”后立即接受提交。"
+        return "草稿，不接受提交：点击“开始评议”后接受提交。"
+    if status is RoundStatus.open:
+        if opens and now < aware(opens):
+            return f"已开始评议，于{_when(opens)}起接受提交。"
+        if closes and now >= aware(closes):
+            return f"结束时间{_when(closes)}已过，不再接受提交：请点击“结束评议”开箱计票。"
+        return "正在接受提交。" + (f"将于{_when(closes)}停止接受。" if closes else "点击“结束评议”后停止。")
+    if status is RoundStatus.closing:
+        return "已停止接受提交，正在开箱计票。"
+    if round_.closed_at:
+        return f"已于{_when(round_.closed_at)}结束评议，不再接受提交。"
+    return "已结束评议，不再接受提交。"
