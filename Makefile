@@ -25,6 +25,9 @@ install: $(BIN)/.installed
 run: install
 	@echo "make run: for trying the service, not for a real round (see README: Deploying with PostgreSQL and gunicorn)"
 	$(FLASK) db upgrade
+	@# the address printed below, in links and QR is the stored one (flask config shows it too);
+	@# this stores SURVEY_BASE_URL the first time only: change it with flask --app survey config set-base-url
+	$(FLASK) config set-base-url --if-unset "$(SURVEY_BASE_URL)"
 	$(FLASK) demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

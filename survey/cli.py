@@ -428,23 +428,37 @@ def demo_command(quiet: bool, remove: bool) -> None:
 
         with private_files():
             write_csv(seeded, ("code", "url"), ((c.code, c.url) for c in codes))
+    from .settings import public_base_url
+
     round_ = db.session.scalar(select(Round).where(Round.slug == "demo"))
-    if quiet or round_ is None:
+    if quiet:
         return
-    click.echo(f"\n{round_.title}  [{round_.status}]")
-    for group in round_.groups:
-        if group.access == "open":
-            url = open_url(round_, group)
-            click.echo(f"\n{group.name}（{group.key}）开放链接: {url}")
-            click.echo(terminal_qr(url))
-    if seeded:
-        click.echo(f"教职工 (staff) answers by single-use codes: 20 demo codes are in {seeded}")
-    click.echo("Landing page: " + current_app.config["BASE_URL"] + "/")
+    base = public_base_url()  # the address every link and QR carries, so one address throughout
+    if round_ is not None:
+        click.echo(f"\n{round_.title}  [{round_.status}]")
+        for group in round_.groups:
+            if group.access == "open":
+                url = open_url(round_, group)
+                click.echo(f"\n{group.name}（{group.key}）开放链接: {url}")
+                click.echo(terminal_qr(url))
+        codes_file = Path(current_app.instance_path) / "demo-codes.csv"
+        if codes_file.exists():
+            click.echo(f"教职工 (staff) answers by single-use codes: 20 demo codes are in {codes_file}")
+    click.echo(f"Landing page: {base}/")
     if demo_password:
-        click.echo(f"DEMO console sign-in (a demo organizer, not for real use): {current_app.config['BASE_URL']}/login"
+        click.echo(f"DEMO console sign-in (a demo organizer, not for real use): {base}/login"
                    f"  user: {DEMO_USER}  password: {demo_password}")
         click.echo("Remove the demo round and this account before a real round: flask --app survey demo --remove")
+    else:
+        click.echo(f"Console sign-in: {base}/login"
+                   + ("" if _has_accounts() else "  (no account yet: flask --app survey users create NAME --role admin)"))
     click.echo("")
+
+
+def _has_accounts() -> bool:
+    from .models import User
+
+    return db.session.scalar(select(func.count()).select_from(User)) > 0
 
 
 DEMO_USER = "demo"
@@ -478,7 +492,12 @@ def _remove_demo() -> None:
         if user is not None:
             audit.record("user.disable", username=DEMO_USER, demo=True)
             db.session.delete(user)
+    codes_file = Path(current_app.instance_path) / "demo-codes.csv"
+    had_codes = codes_file.exists()
+    codes_file.unlink(missing_ok=True)  # its codes died with the round
     click.echo("demo round and demo account removed" if round_ or user else "no demo round or demo account")
+    if had_codes:
+        click.echo(f"removed {codes_file}")
 
 
 config_cli = AppGroup("config", help="Settings of this installation (the public address), stored in its database.",
@@ -516,11 +535,16 @@ def config_show() -> None:
 
 @config_cli.command("set-base-url")
 @click.argument("url")
+@click.option("--if-unset", is_flag=True,
+              help="store it only when no address is stored yet (make run: the address it prints is the one kept)")
 @refusals
-def config_set_base_url(url: str) -> None:
+def config_set_base_url(url: str, if_unset: bool) -> None:
     """Store the public address that codes, slips and QR point at (e.g. https://pingyi.example.edu.cn)."""
-    from .settings import loopback_warning, set_base_url
+    from .settings import BASE_URL_KEY, loopback_warning, set_base_url, stored
 
+    if if_unset and stored(BASE_URL_KEY):
+        click.echo(f"base_url\t{stored(BASE_URL_KEY)}\t(stored setting, kept)")
+        return
     with unit_of_work():
         stored = set_base_url(url)
     click.echo(f"base_url\t{stored}")

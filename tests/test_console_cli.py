@@ -78,3 +78,45 @@ def test_codes_void_from_the_cli(app, runner, make_round, issue_codes) -> None: 
     assert "3 unused codes" in result.output
     assert app.test_client().get(f"/b/{codes[0]}").status_code == 404
     assert runner.invoke(args=["codes", "void", "r2012", "--group", "nope", "--yes"]).exit_code != 0
+
+
+def test_make_run_prints_one_address_the_stored_one_and_config_agrees(app, runner) -> None:  # noqa: ANN001
+    """make run stores SURVEY_BASE_URL the first time (config set-base-url --if-unset), then
+    the demo prints the landing page, the links and the sign-in under that one address."""
+    first = runner.invoke(args=["config", "set-base-url", "--if-unset", "http://192.0.2.7:5000"])
+    assert first.exit_code == 0, first.output
+    kept = runner.invoke(args=["config", "set-base-url", "--if-unset", "http://198.51.100.9:5000"])
+    assert "http://192.0.2.7:5000\t(stored setting, kept)" in kept.output
+
+    shown = runner.invoke(args=["demo"]).output
+
+    addresses = set(re.findall(r"https?://[^/\s]+", shown))
+    assert addresses == {"http://192.0.2.7:5000"}, shown
+    assert "Landing page: http://192.0.2.7:5000/" in shown
+    assert "开放链接: http://192.0.2.7:5000/r/demo/students" in shown
+    assert "http://192.0.2.7:5000/login" in shown
+    assert "base_url\thttp://192.0.2.7:5000\t(stored setting)" in runner.invoke(args=["config"]).output
+
+
+def test_demo_remove_takes_the_codes_file_and_make_run_still_says_where_to_sign_in(app, runner) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    runner.invoke(args=["users", "create", "boss", "--role", "admin", "--password-stdin"], input="a long password 1\n")
+    seeded = runner.invoke(args=["demo"])
+    codes_file = Path(app.instance_path) / "demo-codes.csv"
+    assert codes_file.exists() and str(codes_file) in seeded.output
+
+    removed = runner.invoke(args=["demo", "--remove"])
+
+    assert removed.exit_code == 0 and not codes_file.exists()
+    assert f"removed {codes_file}" in removed.output
+    from survey.database import unit_of_work
+    from survey.rounds.services import import_round
+    from .conftest import BASE_SPEC
+
+    with unit_of_work():
+        import_round(dict(BASE_SPEC))  # a real round now: the demo is not seeded again
+    again = runner.invoke(args=["demo"]).output
+    assert "Landing page: https://survey.example.edu.cn/" in again
+    assert "Console sign-in: https://survey.example.edu.cn/login" in again
+    assert "demo-codes.csv" not in again
