@@ -233,3 +233,10 @@ def test_group_weights_that_do_not_add_up_show_their_effective_shares(app, organ
     form.update({"groups-0-weight": "0.5", "groups-1-weight": "0.3", "groups-2-weight": "0.2"})
     html = organizer.post("/console/rounds/b2026/edit", data=form, follow_redirects=True).get_data(as_text=True)
     assert "group-shares" not in html and "实际占比" not in html
+
+
+def test_the_new_round_form_starts_with_this_year(app, organizer) -> None:  # noqa: ANN001
+    from survey.timefmt import beijing_today
+
+    page = organizer.get("/console/rounds/new").get_data(as_text=True)
+    assert f'name="year" value="{beijing_today().year}"' in page

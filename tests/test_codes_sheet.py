@@ -267,3 +267,32 @@ def test_chinese_font_is_embedded(sheet: Sheet) -> None:
 
     pdf, _, _ = sheet
     assert_chinese_font_embedded(pdf)
+
+
+@pytest.mark.parametrize("title", [
+    "2026年基层党组织创先争优群众评议",
+    "2026年教育系统创先争优群众评议（演示）",
+    "2026年度第一党支部党员民主评议暨领导班子满意度测评",
+])
+def test_a_title_on_two_lines_is_not_broken_inside_a_word(title: str, tmp_path: Path) -> None:
+    """Read back from the PDF: each of the title's lines ends between words, never
+    "…基 / 层党组织…"."""
+    require("pdftotext")
+    pdf = tmp_path / "slips.pdf"
+    render_slips_pdf(pdf, title=title, slips=make_slips(1), group_name=GROUP, base_url=BASE_URL)
+    lines = [line.replace(" ", "") for line in slip_text(pdf, 0).splitlines()]
+    title_lines = []
+    rest = title
+    for line in lines:
+        if line and rest.startswith(line):
+            title_lines.append(line)
+            rest = rest[len(line):]
+    assert rest == "", f"the title is on the slip in whole lines: {lines}"
+    assert len(title_lines) >= 2, "this title needs two lines on a slip"
+    for before, after in zip(title_lines, title_lines[1:]):
+        for word in ("基层党组织", "党组织", "创先争优", "群众评议", "民主评议", "党支部", "领导班子", "满意度", "教育系统"):
+            if word in title:
+                joined = before + after
+                cut = len(before)
+                starts = [i for i in range(len(joined)) if joined.startswith(word, i)]
+                assert all(not (i < cut < i + len(word)) for i in starts), f"{word} is broken: {before} / {after}"

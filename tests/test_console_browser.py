@@ -76,7 +76,12 @@ def test_an_organizer_runs_a_round_from_the_console(app, live_server, laptop, ph
     driver.find_element(By.CSS_SELECTOR, "input[name=start][value=branches]").click()
     driver.find_element(By.NAME, "title").send_keys("2026年基层党组织群众评议")
     driver.find_element(By.NAME, "slug").send_keys("b2026")
-    driver.find_element(By.NAME, "year").send_keys("2026")
+    year = driver.find_element(By.NAME, "year")
+    from survey.timefmt import beijing_today
+
+    assert year.get_attribute("value") == str(beijing_today().year), "the 年度 field starts filled in"
+    year.clear()
+    year.send_keys("2026")
     click_and_wait(driver, button(driver, "创建草稿"))
     assert driver.current_url.endswith("/console/rounds/b2026/edit")
     items = [driver.find_element(By.NAME, f"items-{i}-text").get_attribute("value") for i in range(5)]

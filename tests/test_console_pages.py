@@ -285,3 +285,52 @@ def test_a_second_batch_from_a_page_showing_a_stale_count_needs_a_confirmation(a
     again = organizer.post("/console/rounds/r2012/groups/staff/codes", data={**form, "again": "yes"})
     assert "attachment" in again.headers["Content-Disposition"]
     assert "已发放 4 个评议码" in organizer.get("/console/rounds/r2012/groups/staff/codes").get_data(as_text=True)
+
+
+def test_org_ratings_table_starts_with_nine_rater_columns(organizer, make_round) -> None:  # noqa: ANN001
+    make_round(status="closed")
+    page = organizer.get("/console/rounds/r2012/org").get_data(as_text=True)
+    assert len(re.findall(r'name="rater:\d+"', page)) == 9
+
+
+def test_org_ratings_pasted_from_excel(organizer, make_round) -> None:  # noqa: ANN001
+    """Cells copied out of Excel arrive tab-separated: a row of raters, then a row per subject
+    by code and name (or either), blanks for a rater who did not rate that subject."""
+    from survey.extensions import db
+
+    make_round(status="closed")
+    token = console_token(organizer, "/console/rounds/r2012/org")
+    pasted = "代码\t名称\t张三\t李四\t王五\r\nB01\t计算机学院党总支\t90\t\t85.5\r\n机关党委\t80\t70\t\r\n"
+
+    answer = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "paste": pasted})
+
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    db.session.rollback()
+    stored = db.session.execute(sa.text(
+        "SELECT s.code, o.rater, o.score FROM org_ratings o JOIN round_subjects s ON s.id = o.subject_id")).all()
+    assert sorted(stored) == sorted([("B01", "张三", 90.0), ("B01", "王五", 85.5), ("B02", "张三", 80.0),
+                                     ("B02", "李四", 70.0)])
+    # the first line has name and code columns, the third only the name: both placed by what they say
+    bad = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "paste": "代码\t张三\nB09\t90\n"})
+    assert bad.status_code == 422
+    assert "粘贴的第 2 行：“B09”不是本轮的评议对象" in bad.get_data(as_text=True)
+    marked = organizer.post("/console/rounds/r2012/org", data={"csrf_token": token, "paste": "代码\t张三\nB01\t190\n"})
+    html = marked.get_data(as_text=True)
+    assert "分数 190 超出 0–100" in html
+    assert re.search(r'name="score:B01:0" value="190"[^>]*class="invalid"', html)
+
+
+def test_the_poster_shows_the_window_in_beijing_time_and_still_scans(organizer, make_round, spec, tmp_path) -> None:  # noqa: ANN001
+    if not (shutil.which("zbarimg") and shutil.which("pdftoppm") and shutil.which("pdftotext")):
+        pytest.skip("zbarimg, pdftoppm or pdftotext missing")
+    spec.update(opens_at="2099-12-01T00:00:00+00:00", closes_at="2099-12-15T10:00:00+00:00")
+    make_round(spec, status="open")
+    poster = organizer.get("/console/rounds/r2012/groups/students/poster.pdf").get_data()
+    (tmp_path / "poster.pdf").write_bytes(poster)
+
+    text = subprocess.run(["pdftotext", str(tmp_path / "poster.pdf"), "-"], capture_output=True, text=True).stdout
+
+    assert "评议时间：2099年12月01日08:00至12月15日18:00（北京时间）" in "".join(text.split())
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(tmp_path / "poster.pdf"), str(tmp_path / "poster")],
+                   check=True)
+    assert zbar(tmp_path / "poster.png") == [f"{BASE_URL}/r/r2012/students"]

@@ -33,15 +33,21 @@ AUDIT_PAGE = 100
 def accounts():  # noqa: ANN201
     users = db.session.scalars(select(User).order_by(User.username)).all()
     rounds = db.session.scalars(select(Round).order_by(Round.id.desc())).all()
-    return render_template("console/accounts.html", users=users, rounds=rounds, form=NewAccountForm())
+    return render_template("console/accounts.html", users=users, rounds=rounds, form=_account_form(rounds))
+
+
+def _account_form(rounds: list[Round]) -> NewAccountForm:
+    form = NewAccountForm()
+    form.rounds.choices = [(r.slug, f"{r.title}（{r.slug}，{r.state.label}）") for r in rounds]
+    return form
 
 
 @bp.post("/accounts")
 @requires("manage_accounts")
 def create_account():  # noqa: ANN201
-    form = NewAccountForm()
+    form = _account_form(db.session.scalars(select(Round).order_by(Round.id.desc())).all())
     if form.validate():
-        slugs = [s.strip() for s in (form.rounds.data or "").replace("，", ",").split(",") if s.strip()]
+        slugs = list(form.rounds.data or [])
         try:
             with unit_of_work():
                 create_user(form.username.data, form.role.data, form.password.data, slugs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from .services import PASSWORD_MAX, PASSWORD_MIN
@@ -19,7 +19,9 @@ class SignInForm(FlaskForm):
 class NewAccountForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
     role = SelectField("角色", choices=ROLE_CHOICES)
-    rounds = StringField("评阅的评议（仅评阅人，多个用逗号分隔）")
+    #: chosen from a list of the rounds (``choices`` set by the page), never typed as slugs
+    rounds = SelectMultipleField("评阅的评议（仅评阅人，可多选）", choices=[], validate_choice=True,
+                                 widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput())
     password = PasswordField("初始密码", validators=[DataRequired("请输入密码"), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=f"密码为 {PASSWORD_MIN}–{PASSWORD_MAX} 个字符")])
     confirm = PasswordField("再次输入密码", validators=[EqualTo("password", "两次输入的密码不一致")])
 

@@ -8,6 +8,7 @@ quiet zone left blank).
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -21,8 +22,27 @@ POSTER_INSTRUCTION = "请用手机扫描二维码参加评议（微信、相机�
 QR_WIDTH = 160 * mm
 
 
-def poster_pdf(*, title: str, group_name: str, url: str, instruction: str = POSTER_INSTRUCTION) -> bytes:
-    """The poster as the bytes of a one-page A4 PDF."""
+def window_words(opens_at: datetime | None, closes_at: datetime | None) -> str | None:
+    """The round's window for the poster, in Beijing time: "评议时间：2026年12月01日 08:00 至
+    2026年12月15日 18:00（北京时间）"; None when the round has neither."""
+    from ..timefmt import beijing
+
+    fmt = "%Y年%m月%d日 %H:%M"
+    if opens_at and closes_at:
+        start, end = beijing(opens_at), beijing(closes_at)
+        until = end.strftime("%m月%d日 %H:%M" if end.year == start.year else fmt)
+        return f"评议时间：{start.strftime(fmt)} 至 {until}（北京时间）"
+    if closes_at:
+        return f"评议截止：{beijing(closes_at).strftime(fmt)}（北京时间）"
+    if opens_at:
+        return f"评议开始：{beijing(opens_at).strftime(fmt)}（北京时间）"
+    return None
+
+
+def poster_pdf(*, title: str, group_name: str, url: str, window: str | None = None,
+               instruction: str = POSTER_INSTRUCTION) -> bytes:
+    """The poster as the bytes of a one-page A4 PDF; ``window`` (``window_words``) is
+    printed under the group, large enough to read from where the QR is scanned."""
     _register_fonts()
     width, height = A4
     margin = 18 * mm
@@ -35,7 +55,7 @@ def poster_pdf(*, title: str, group_name: str, url: str, instruction: str = POST
     # one line at the largest size that allows it, else two lines, else as many as it takes
     attempts = [(size, 1) for size in (30, 27, 24)] + [(size, 2) for size in (30, 26, 22)] + [(20, 99)]
     for size, most in attempts:
-        lines = _wrap(title, text_width, size)
+        lines = _wrap(title, text_width, size, words=True)
         if len(lines) <= most:
             break
     for line in lines:
@@ -44,6 +64,11 @@ def poster_pdf(*, title: str, group_name: str, url: str, instruction: str = POST
     y -= 4 * mm
     group_line = f"参评群体：{group_name}"
     _draw_text(canvas, (width - _width(group_line, 22)) / 2, y, group_line, 22)
+    if window:
+        y -= 22 * 1.3
+        size = 18 if _width(window, 18) <= text_width else 14
+        _draw_text(canvas, (width - _width(window, size)) / 2, y, window, size)
+        y -= 6 * mm
     y -= 12 * mm
     symbol = make_qr(url)
     modules = symbol.symbol_size(border=0)[0]

@@ -68,6 +68,22 @@ _CUT_LINE = (0.55, 0.55, 0.55)
 #: a Latin run (a URL stays whole) or one other character, each with the closing
 #: punctuation after it, so that no line starts with "，" or "。"
 _WRAP_TOKEN = re.compile(r"(?:[!-~]+|\s+|.)[，。；：、）」』！？]*")
+
+#: words of 评议 titles that a line break must not cut ("基层党组织", not "基 / 层党组织");
+#: a title is cut into these (longest first), a year with its 年 or 年度, and single characters
+TITLE_WORDS = sorted({
+    "基层党组织", "党组织", "党总支", "党支部", "党委", "党员", "群众评议", "民主评议", "评议", "满意度", "测评",
+    "创先争优", "领导班子", "领导干部", "教育系统", "教职工", "学院", "机关", "部门", "单位", "考核", "年度",
+    "第一", "第二", "第三", "上半年", "下半年", "学年", "学期", "工作", "作风", "服务", "师生", "群众", "演示",
+}, key=len, reverse=True)
+_TITLE_TOKEN = re.compile(
+    r"[（「『“]*(?:[0-9]{2,4}(?:年度|年)|" + "|".join(map(re.escape, TITLE_WORDS)) + r"|[!-~]+|\s+|.)[，。；：、）」』！？]*"
+)
+
+
+def title_tokens(text: str) -> list[str]:
+    """``text`` cut where a line may break without splitting a word of a title."""
+    return _TITLE_TOKEN.findall(" ".join(text.split()))
 _SCRIPT_RUN = re.compile(r"[ -~]+|[^ -~]+")
 
 
@@ -204,7 +220,7 @@ class _Layout:
         room = symbol - CODE_BLOCK_HEIGHT - group.size * 0.4 - len(group.lines) * group.leading
         title_attempts = [(size, n) for size, n in _TITLE_ATTEMPTS if n * size * 1.25 <= room]
         return cls(
-            title=_fit(title, text_width, title_attempts or [(8, 1)]),
+            title=_fit(title, text_width, title_attempts or [(8, 1)], words=True),
             group=group,
             instruction=fitted,
             symbol=symbol,
@@ -301,41 +317,45 @@ def _draw_footer(canvas: Canvas, *, title: str, page: int, pages: int) -> None:
     _draw_text(canvas, PAGE_WIDTH - MARGIN_X - _width(right, 8), y, right, 8)
 
 
-def _fit(text: str, width: float, attempts: Sequence[tuple[float, int]]) -> _Text:
+def _fit(text: str, width: float, attempts: Sequence[tuple[float, int]], *, words: bool = False) -> _Text:
     """Wrap ``text`` by the first ``(size, max_lines)`` attempt that fits ``width``; if none
-    does, use the last one and cut its last line short with "…"."""
+    does, use the last one and cut its last line short with "…". ``words``: break only
+    between the words of a title (``title_tokens``)."""
     for size, max_lines in attempts:
-        lines = _wrap(text, width, size)
+        lines = _wrap(text, width, size, words=words)
         if len(lines) <= max_lines:
-            return _Text(tuple(_balance(text, width, size, lines)), size)
+            return _Text(tuple(_balance(text, width, size, lines, words=words)), size)
     size, max_lines = attempts[-1]
-    lines = _wrap(text, width, size)[:max_lines]
+    lines = _wrap(text, width, size, words=words)[:max_lines]
     last = lines[-1]
     while last and _width(last + "…", size) > width:
         last = last[:-1]
     return _Text((*lines[:-1], last.rstrip() + "…"), size)
 
 
-def _balance(text: str, width: float, size: float, lines: list[str]) -> list[str]:
+def _balance(text: str, width: float, size: float, lines: list[str], *, words: bool = False) -> list[str]:
     """Narrow the measure while the text keeps its number of lines and no word (a URL)
     has to be split, so that a wrapped text does not end in a single orphaned character."""
     if len(lines) < 2:
         return lines
-    widest_word = max(_width(token.strip(), size) for token in _WRAP_TOKEN.findall(text))
+    tokens = title_tokens(text) if words else _WRAP_TOKEN.findall(text)
+    widest_word = max(_width(token.strip(), size) for token in tokens)
     while width - size / 2 >= widest_word:
-        narrower = _wrap(text, width - size / 2, size)
+        narrower = _wrap(text, width - size / 2, size, words=words)
         if len(narrower) > len(lines):
             break
         lines, width = narrower, width - size / 2
     return lines
 
 
-def _wrap(text: str, width: float, size: float) -> list[str]:
+def _wrap(text: str, width: float, size: float, *, words: bool = False) -> list[str]:
     """Greedy line breaking for mixed Chinese and Latin text: break between Chinese
-    characters, and inside a Latin run (such as a URL) only when it is wider than a line."""
+    characters (between the words of a title, with ``words``), and inside a Latin run (such
+    as a URL) or a word only when it is wider than a line."""
     lines: list[str] = []
     line = ""
-    for token in _WRAP_TOKEN.findall(" ".join(text.split())):
+    tokens = title_tokens(text) if words else _WRAP_TOKEN.findall(" ".join(text.split()))
+    for token in tokens:
         if _width(line + token, size) <= width:
             line += token
             continue

@@ -24,8 +24,10 @@ from ..input_words import chinese, where
 from ..models import OrgRating, Round, Subject
 from .services import OrgRatingsRefused, import_org_csv
 
-BLANK_RATERS = 3  #: empty rater columns offered for new raters
+BLANK_RATERS = 3  #: empty rater columns offered beside the raters already entered
+START_RATERS = 9  #: empty rater columns of a table with no rating yet (a 评议小组 is often 5–9)
 TABLE_NAME = "网页表格"
+PASTE_NAME = "粘贴的表格"
 
 
 @dataclass
@@ -73,6 +75,41 @@ def _typed(round_: Round) -> list[RaterColumn]:
     return columns
 
 
+def _pasted(round_: Round, text: str) -> list[RaterColumn]:
+    """Columns from cells copied out of Excel (tab-separated lines): a first row of rater
+    names, then a row per subject that starts with its code or name (or both, in two cells),
+    then its scores in the raters' order. Raises ``ServiceError`` naming the line it cannot
+    place."""
+    lines = [line.rstrip("\r").split("\t") for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [cells for cells in lines if any(c.strip() for c in cells)]
+    if len(lines) < 2:
+        raise ServiceError("粘贴的内容应至少两行：第一行是评价人姓名，以下每行一个评议对象（对象代码或名称，再是各人分数），"
+                           "各格之间用制表符分隔（从 Excel 复制即是）。")
+    by_key = {}
+    for subject in round_.subjects:
+        by_key[subject.code.casefold()] = subject
+        by_key[subject.name.strip()] = subject
+    header, rows = lines[0], lines[1:]
+    columns: list[RaterColumn] | None = None
+    for number, cells in enumerate(rows, start=2):
+        subject = by_key.get(cells[0].strip()) or by_key.get(cells[0].strip().casefold())
+        if subject is None:
+            raise ServiceError(f"粘贴的第 {number} 行：“{cells[0].strip()}”不是本轮的评议对象（应为对象代码或名称）。")
+        second = cells[1].strip() if len(cells) > 1 else ""
+        offset = 2 if second and by_key.get(second) is subject else 1
+        if columns is None:
+            columns = [RaterColumn(name.strip()) for name in header[offset:]]
+            while columns and not columns[-1].rater:
+                columns.pop()
+        for k, cell in enumerate(cells[offset:]):
+            if not cell.strip():
+                continue
+            if k >= len(columns):
+                raise ServiceError(f"粘贴的第 {number} 行的分数比第一行的评价人多：请连同评价人姓名一起复制。")
+            columns[k].scores[subject.code] = cell.strip()
+    return columns or []
+
+
 def _table_csv(columns: list[RaterColumn], round_: Round) -> tuple[bytes, list[tuple[int, str]]]:
     """The table as the CSV ``org import`` reads, and for each data line the (column, subject)
     of the cell it came from."""
@@ -111,6 +148,10 @@ def org_ratings(slug: str):  # noqa: ANN201
         try:
             if upload is not None and upload.filename:
                 name, data, source = upload.filename, upload.read(), "upload"
+            elif request.form.get("paste", "").strip():
+                name, source = PASTE_NAME, "table"
+                columns = _pasted(round_, request.form["paste"])
+                data, cells = _table_csv(columns, round_)
             else:
                 columns = _typed(round_)
                 name, source = TABLE_NAME, "table"
@@ -135,5 +176,6 @@ def org_ratings(slug: str):  # noqa: ANN201
             flash(f"已保存 {result.count} 条组织评价{read_as}。", "ok")
             return redirect(url_for("console.org_ratings", slug=slug), 303)
     return render_template(
-        "console/org.html", round=round_, columns=columns + [RaterColumn("")] * BLANK_RATERS, error=error, bad=bad,
+        "console/org.html", round=round_, columns=columns + [RaterColumn("")] * (BLANK_RATERS if columns else START_RATERS),
+        error=error, bad=bad,
     ), (422 if error else 200)

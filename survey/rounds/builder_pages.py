@@ -32,6 +32,7 @@ from .builder import (
     spec_from_form,
     spec_json,
 )
+from ..timefmt import beijing_today
 from .builtin import TEMPLATES
 from .services import SpecRefused
 
@@ -72,7 +73,8 @@ def new_round():  # noqa: ANN201
             else:
                 flash("已创建草稿，请检查并修改各项内容。", "ok")
                 return redirect(url_for("console.edit_round", slug=slug), 303)
-    return render_template("console/new_round.html", templates=TEMPLATES, rounds=rounds, errors=errors), (422 if errors else 200)
+    return render_template("console/new_round.html", templates=TEMPLATES, rounds=rounds, errors=errors,
+                           this_year=beijing_today().year), (422 if errors else 200)
 
 
 @bp.route("/rounds/<slug>/edit", methods=["GET", "POST"])
