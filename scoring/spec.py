@@ -21,6 +21,8 @@ from .scales import KEY_PATTERN, Scale, ScaleError, resolve_scale
 CHINA_TZ = timezone(timedelta(hours=8))
 METRICS = ("positive_share", "top_share", "negative_share", "public_score", "org_score")
 ACCESS_MODES = ("codes", "open")
+#: who keeps the key of a round's ballot box: the server (the default) or a 监票人 (teller)
+BALLOT_BOX_CUSTODIES = ("server", "teller")
 SLUG_PATTERN = KEY_PATTERN
 
 
@@ -130,6 +132,9 @@ class RoundSpec:
     groups: tuple[Group, ...]
     comments: bool
     scheme: Scheme
+    #: who keeps the ballot box key: "server" (服务器保管) or "teller" (监票人保管); only the
+    #: web service uses it
+    ballot_box: str = "server"
     raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def subject(self, code: str) -> Subject:
@@ -469,9 +474,12 @@ def parse_spec(data: object, *, require_round: bool = False) -> RoundSpec:
     if not isinstance(comments, bool):
         raise SpecError("comments", "must be true or false")
     scheme = _parse_scheme(data.get("scheme"))
+    ballot_box = data.get("ballot_box", "server")
+    if ballot_box not in BALLOT_BOX_CUSTODIES:
+        raise SpecError("ballot_box", "must be 'server' (服务器保管) or 'teller' (监票人保管)")
     return RoundSpec(slug=slug, title=title, year=year, opens_at=opens_at, closes_at=closes_at,
                      scale=scale, subjects=subjects, items=items, groups=groups,
-                     comments=comments, scheme=scheme, raw=dict(data))
+                     comments=comments, scheme=scheme, ballot_box=ballot_box, raw=dict(data))
 
 
 def load_spec(path: str | Path, *, require_round: bool = False) -> RoundSpec:

@@ -80,8 +80,11 @@ def _round(slug: str):  # noqa: ANN202
 
 @rounds_cli.command("import")
 @click.argument("spec_path", metavar="SPEC.json", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--ballot-box", "custody", type=click.Choice(["server", "teller"]),
+              help="who keeps the ballot box key: server (服务器保管) or teller (监票人保管); "
+                   "overrides the spec's \"ballot_box\"")
 @refusals
-def rounds_import(spec_path: Path) -> None:
+def rounds_import(spec_path: Path, custody: str | None) -> None:
     """Create a draft round from a spec file; prints its slug."""
     from .rounds.services import SpecRefused, import_round
 
@@ -91,6 +94,8 @@ def rounds_import(spec_path: Path) -> None:
         raise SpecRefused(f"{spec_path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise SpecRefused(f"{spec_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if custody is not None and isinstance(data, dict):
+        data["ballot_box"] = custody
     from .auth import audit
 
     try:
@@ -133,16 +138,31 @@ def rounds_open(slug: str, public_key_file: Path | None) -> None:
 @rounds_cli.command("close")
 @click.argument("slug")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="for a round in 监票人保管: the 监票人's key file, which opens the ballot box")
+              help="for a round in 监票人保管: the 监票人's key file (or a file of its key sheet's words)")
+@click.option("--share", "share_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="for a 监票小组's key: a share file; give two (--share A --share B)")
+@click.option("--words", "words_stdin", is_flag=True,
+              help="read the key's words, or two shares' words, from standard input")
 @refusals
-def rounds_close(slug: str, key_file: Path | None) -> None:
+def rounds_close(slug: str, key_file: Path | None, share_files: tuple[Path, ...], words_stdin: bool) -> None:
     """Close an open round: it takes no more ballots, its ballot box is opened and counted,
-    and its unused codes are destroyed."""
+    and its unused codes are destroyed. A round in 监票人保管 needs its key: --key FILE, two
+    --share FILE, or --words (its words on standard input)."""
     from .auth import audit
-    from .ballotbox.keyfile import read_key_path
+    from .ballotbox.keyfile import read_key_path, read_share, read_text_path
+    from .ballotbox.words import key_from_words, mnemonics_in
     from .rounds.services import close_round
 
-    key = read_key_path(key_file, private=True) if key_file else None
+    if key_file is not None and (share_files or words_stdin):
+        raise click.UsageError("give the key one way: --key FILE, or shares (--share FILE, --words)")
+    key = None
+    if key_file is not None:
+        key = read_key_path(key_file, private=True)
+    elif share_files or words_stdin:
+        mnemonics = [m for path in share_files for m in read_share(read_text_path(path), str(path))]
+        if words_stdin:
+            mnemonics += mnemonics_in(sys.stdin.read())
+        key = key_from_words(mnemonics)
     bars: list[Any] = []
 
     def progress(done: int, total: int) -> None:
@@ -552,9 +572,32 @@ def config_set_base_url(url: str, if_unset: bool) -> None:
         click.echo("WARNING: this is a loopback address: phones cannot reach it", err=True)
 
 
+ballot_box_cli = AppGroup("ballot-box", help="The ballot box key of a round in 监票人保管 (teller custody).")
+
+
+@ballot_box_cli.command("keygen", with_appcontext=False)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the private key file to write, e.g. 2026-branches.key.json (with --shares: the name the share files start with)")
+@click.option("--round", "round_slug", help="the round's slug, written into the files and printed on the sheets")
+@click.option("--title", help="the round's title, printed on the sheets")
+@click.option("--shares", is_flag=True, help="a 监票小组: three shares, any two of which open the box, and no whole key")
+def ballot_box_keygen(out: Path, round_slug: str | None, title: str | None, shares: bool) -> None:
+    """Make a ballot box key pair on this computer (the 监票人's, not the server): writes the
+    private key file (0600) or three shares, the key sheets (PDF) and the public key file,
+    and prints the public key and its fingerprint. Uses no database."""
+    from .ballotbox.keygen import make_key, report, write_files
+
+    made = make_key(out, round_slug=round_slug, round_title=title, shares=shares)
+    try:
+        write_files(made.files)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    report(made, click.echo)
+
+
 def register(app: Flask) -> None:
     from .auth.cli import audit_cli, users_cli
 
     for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command,
-                    users_cli, audit_cli, config_cli):
+                    users_cli, audit_cli, config_cli, ballot_box_cli):
         app.cli.add_command(command)

@@ -38,9 +38,12 @@ def make_box(round_: Round, teller_public_key: bytes | None = None) -> str:
     """Give ``round_`` its ballot box as it opens; returns the public key's fingerprint.
 
     Server custody derives the key pair from the installation's secret and a new key id;
-    teller custody takes the public key a 监票人 made (its private key never reaches the server).
+    teller custody takes the public key a 监票人 made (its private key never reaches the server):
+    ``teller_public_key``, or the one received while the round was a draft (``custody``).
     """
     if custody_of(round_) is Custody.teller:
+        if teller_public_key is None and round_.box_public_key:
+            teller_public_key = bytes.fromhex(round_.box_public_key)  # received while a draft
         if teller_public_key is None:
             raise WrongKey(
                 f"round {round_.slug!r} is 监票人保管 (teller custody): open it with the 监票人's public key "

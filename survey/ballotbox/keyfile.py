@@ -7,7 +7,10 @@ Both are small JSON documents a person can read::
      "fingerprint": "ABCD-EF01-2345-6789", "public_key": "<64 hex digits>"}
     {"kind": "survey-ballot-box-key", ..., "private_key": "<64 hex digits>"}
 
-A file holding just the 64 hex digits of a key is read too.
+A file holding just the 64 hex digits of a key is read too, and so is one holding the key's
+words (``words``, as on the key sheet). A 监票小组's share files hold one share's words::
+
+    {"kind": "survey-ballot-box-key-share", ..., "share": 2, "of": 3, "threshold": 2, "words": "..."}
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from .keys import WrongKey, fingerprint
 
 PUBLIC_KIND = "survey-ballot-box-public-key"
 PRIVATE_KIND = "survey-ballot-box-key"
+SHARE_KIND = "survey-ballot-box-key-share"
+_WORDS = re.compile(r"^[A-Za-z0-9\s,.;:、，；．）)]+$")
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -64,6 +69,10 @@ def read_public_key(text: str, name: str = "public key file") -> bytes:
     document = _load(text, name)
     if "bare" in document:
         return bytes.fromhex(document["bare"])
+    if document.get("kind") == SHARE_KIND or "words" in document:
+        raise KeyFileError(
+            f"{name}: this file holds a share of the 监票小组's PRIVATE key; give the server only the public key file"
+        )
     if "private_key" in document or document.get("kind") == PRIVATE_KIND:
         raise KeyFileError(
             f"{name}: this file holds the 监票人's PRIVATE key; give the server only the public key file "
@@ -73,8 +82,15 @@ def read_public_key(text: str, name: str = "public key file") -> bytes:
 
 
 def read_private_key(text: str, name: str = "key file") -> bytes:
-    """The private key in a key file (checked against the public key written beside it)."""
+    """The private key in a key file (checked against the public key written beside it), or
+    given by the words of its key sheet."""
+    if _looks_like_words(text):
+        from .words import key_from_words, mnemonics_in
+
+        return key_from_words(mnemonics_in(text))
     document = _load(text, name)
+    if document.get("kind") == SHARE_KIND:
+        raise KeyFileError(f"{name}: this is one share of a 监票小组's key: give two shares (--share FILE --share FILE)")
     if "bare" in document:
         return bytes.fromhex(document["bare"])
     if "private_key" not in document:
@@ -85,12 +101,34 @@ def read_private_key(text: str, name: str = "key file") -> bytes:
     return private
 
 
-def read_key_path(path: Path, *, private: bool) -> bytes:
-    """``read_private_key`` or ``read_public_key`` of the file at ``path``."""
+def read_share(text: str, name: str = "share file") -> list[str]:
+    """The mnemonics in a share file (or in a file of words): to be combined with others."""
+    from .words import mnemonics_in
+
+    if _looks_like_words(text):
+        return mnemonics_in(text)
+    document = _load(text, name)
+    if document.get("kind") != SHARE_KIND or not isinstance(document.get("words"), str):
+        raise KeyFileError(f"{name}: not a share file of a ballot box key")
+    return mnemonics_in(document["words"])
+
+
+def _looks_like_words(text: str) -> bool:
+    text = text.strip()
+    return bool(text) and not _HEX_KEY.match(text) and bool(_WORDS.match(text)) and len(text.split()) > 1
+
+
+def read_text_path(path: Path) -> str:
+    """The text of a key, share or public key file, or ``KeyFileError``."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise KeyFileError(f"{path}: not a ballot box key file (not text)") from None
+
+
+def read_key_path(path: Path, *, private: bool) -> bytes:
+    """``read_private_key`` or ``read_public_key`` of the file at ``path``."""
+    text = read_text_path(path)
     return read_private_key(text, str(path)) if private else read_public_key(text, str(path))

@@ -81,6 +81,7 @@ _MESSAGES = [
     (r"must not contain a NUL character", "含有不允许的控制字符"),
     (r"a round '(.*)' already exists", r"已有标识为 \1 的评议"),
     (r"'receipts' is reserved.*", "receipts 是保留字，请换一个群体代码"),
+    (r"must be 'server' \(服务器保管\) or 'teller' \(监票人保管\)", "须为“服务器保管”或“监票人保管”"),
     (r"must be a number", "须为数字"),
 ]
 
@@ -183,6 +184,9 @@ def replace_spec(round_: Round, data: Any) -> Round:
     round_.opens_at, round_.closes_at = _utc(spec.opens_at), _utc(spec.closes_at)
     round_.takes_comments = spec.comments
     round_.spec = dict(spec.raw)
+    if round_.box_custody != spec.ballot_box:
+        round_.box_custody = spec.ballot_box
+        round_.box_public_key = None  # a 监票人's key received for the other custody no longer applies
     _derive_rows(round_, spec)
     db.session.flush()
     audit.record("round.edit", round_slug=round_.slug)
@@ -266,6 +270,7 @@ def form_values(spec: dict[str, Any]) -> dict[str, Any]:
         "items": spec.get("items", []) + [{}] * SPARE_ROWS,
         "groups": spec.get("groups", []) + [{}] * SPARE_ROWS,
         "comments": bool(spec.get("comments")),
+        "ballot_box": spec.get("ballot_box", "server"),
         "combine_org": combine.get("organizational", ""),
         "combine_public": combine.get("public", ""),
         "org_trim": scheme.get("org_trim", ""),
@@ -323,6 +328,9 @@ def spec_from_form(form: MultiDict, base: dict[str, Any]) -> dict[str, Any]:
     if form.get("scale"):
         spec["scale"] = form["scale"]
     spec["comments"] = form.get("comments") == "on"
+    custody = form.get("ballot_box")
+    if custody is not None and (custody != "server" or "ballot_box" in spec):
+        spec["ballot_box"] = custody
 
     old = {s.get("code"): s for s in base.get("subjects", [])}
     subjects = []
@@ -544,7 +552,8 @@ def _locate(message: str, spec: dict[str, Any]) -> BuilderErrors:
     elif path.startswith("scheme.rules"):
         number = re.search(r"\[(\d+)\]", path)
         errors.add("rules", (f"第 {int(number.group(1)) + 1} 条：" if number else "") + what)
-    elif path in ("title", "year", "opens_at", "closes_at", "scale", "comments", "subjects", "items", "groups"):
+    elif path in ("title", "year", "opens_at", "closes_at", "scale", "comments", "ballot_box", "subjects", "items",
+                  "groups"):
         errors.add(path, what)
     else:
         errors.add("general", f"{path}：{what}")

@@ -61,7 +61,7 @@ def import_round(data: Any) -> Round:
     round_ = Round(
         slug=spec.slug, title=spec.title, year=spec.year, status=RoundStatus.draft.value,
         opens_at=_utc(spec.opens_at), closes_at=_utc(spec.closes_at), takes_comments=spec.comments,
-        spec=dict(spec.raw),
+        spec=dict(spec.raw), box_custody=spec.ballot_box,
     )
     subjects = {
         s.code: Subject(code=s.code, name=s.name, commitment=s.commitment, report=s.report, position=i)
