@@ -75,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(auth_bp)
     register_console(app)
+    from .ballotbox.routes import register as register_ballot_box
+
+    register_ballot_box(app)
     from .scorecard.public import bp as feedback_bp
 
     app.register_blueprint(feedback_bp)

@@ -16,8 +16,9 @@ from flask_wtf.csrf import CSRFError
 from .errors import ServiceError
 
 #: a ballot code in a URL: the path ``/b/<code>`` (``b`` perhaps percent-encoded, as a raw
-#: request line may carry it) or the entry form's ``?code=...``
-_CODE_IN_URL = re.compile(r"(/(?:b|%62|%42)/)[^\s?\"/]+|([?&]code=)[^\s&\"]*", re.IGNORECASE)
+#: request line may carry it) or the entry form's ``?code=...``; and the token of a 监票人's
+#: one-time key page ``/k/<token>``, which a log reader could otherwise use first
+_CODE_IN_URL = re.compile(r"(/(?:b|k|%62|%42|%6b|%4b)/)[^\s?\"/]+|([?&]code=)[^\s&\"]*", re.IGNORECASE)
 #: longer than any slug, group key or code a page has: refused before a query sees it
 ROUTE_VALUE_MAX = 200
 

@@ -132,3 +132,26 @@ def read_key_path(path: Path, *, private: bool) -> bytes:
     """``read_private_key`` or ``read_public_key`` of the file at ``path``."""
     text = read_text_path(path)
     return read_private_key(text, str(path)) if private else read_public_key(text, str(path))
+
+
+def key_from_material(files: list[tuple[str, str]], words: str = "") -> bytes | None:
+    """The private key from what a person handed over at close, or None when nothing was:
+    ``files`` (name, text) of a key file or of share files, and ``words`` typed or scanned
+    from key sheets. Shares from files and words are combined together."""
+    from .words import key_from_words, mnemonics_in
+
+    mnemonics: list[str] = []
+    keys: list[bytes] = []
+    for name, text in files:
+        document = None if _looks_like_words(text) else _load(text, name)
+        if document is not None and document.get("kind") == SHARE_KIND:
+            mnemonics += read_share(text, name)
+        else:
+            keys.append(read_private_key(text, name))
+    if words.strip():
+        mnemonics += mnemonics_in(words)
+    if keys and (mnemonics or len(keys) > 1):
+        raise KeyFileError("give one key file, or shares (files or words), not both")
+    if keys:
+        return keys[0]
+    return key_from_words(mnemonics) if mnemonics else None

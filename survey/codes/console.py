@@ -17,6 +17,7 @@ from ..export.services import csv_bytes
 from ..models import Group, Round
 from ..qr import qr_bytes
 from ..settings import loopback_warning, public_base_url
+from ..ballotbox.box import box_fingerprint
 from .poster import poster_pdf, window_words
 from .services import MAX_CODES_PER_CALL, issue_ballot_codes, open_url, void_unused_codes
 from .sheet import slips_pdf
@@ -140,7 +141,8 @@ def open_link_file(slug: str, key: str, name: str):  # noqa: ANN201
     url = open_url(round_, group)
     if name == "poster.pdf":
         window = window_words(round_.opens_at, round_.closes_at)
-        data, mimetype = poster_pdf(title=round_.title, group_name=group.name, url=url, window=window), "application/pdf"
+        data, mimetype = poster_pdf(title=round_.title, group_name=group.name, url=url, window=window,
+                                    fingerprint=box_fingerprint(round_)), "application/pdf"
     else:
         kind = name.rsplit(".", 1)[1]
         data, mimetype = qr_bytes(url, kind), "image/png" if kind == "png" else "image/svg+xml"

@@ -40,9 +40,11 @@ def window_words(opens_at: datetime | None, closes_at: datetime | None) -> str |
 
 
 def poster_pdf(*, title: str, group_name: str, url: str, window: str | None = None,
-               instruction: str = POSTER_INSTRUCTION) -> bytes:
+               instruction: str = POSTER_INSTRUCTION, fingerprint: str | None = None) -> bytes:
     """The poster as the bytes of a one-page A4 PDF; ``window`` (``window_words``) is
-    printed under the group, large enough to read from where the QR is scanned."""
+    printed under the group, large enough to read from where the QR is scanned; the ballot box
+    key's ``fingerprint`` at its foot, so that anyone can compare it with the console and the
+    监票人's key sheet."""
     _register_fonts()
     width, height = A4
     margin = 18 * mm
@@ -83,6 +85,9 @@ def poster_pdf(*, title: str, group_name: str, url: str, window: str | None = No
     canvas.setFont("Helvetica", 11)
     canvas.setFillColorRGB(0.35, 0.35, 0.35)
     canvas.drawCentredString(width / 2, y, url)
+    if fingerprint:
+        line = f"选票加密封存 · 投票箱密钥指纹 {fingerprint}"
+        _draw_text(canvas, (width - _width(line, 12)) / 2, y - 9 * mm, line, 12)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -32,6 +32,7 @@ PAGE_MODULES = [
     "survey.console.settings",
     "survey.rounds.console",
     "survey.rounds.builder_pages",
+    "survey.ballotbox.console",
     "survey.codes.console",
     "survey.org.console",
     "survey.auth.admin",

@@ -7,9 +7,12 @@ from flask import flash, redirect, render_template, url_for
 
 from ..auth import audit
 from ..auth.access import round_for
+from ..ballotbox.box import box_fingerprint, custody_of
+from ..ballotbox.console import key_material, uploaded
+from ..ballotbox.keyfile import read_public_key
+from ..ballotbox.keys import Custody, WrongKey
 from ..console import bp
 from ..database import unit_of_work
-from ..ballotbox.box import box_fingerprint, custody_of
 from .lifecycle import TRANSITIONS, RoundStatus, organizer_state
 from .closing import SYNC_LIMIT, close_in_background, sealed_count
 from .services import MOVE_EFFECTS, close_round, move_round
@@ -61,26 +64,38 @@ def _totals(turnout) -> dict:  # noqa: ANN001
 
 
 @bp.get("/rounds/<slug>/<any(open, close, publish):action>")
-def confirm_move(slug: str, action: str):  # noqa: ANN201
+def confirm_move(slug: str, action: str, error: str | None = None):  # noqa: ANN201
     round_ = round_for(slug, "manage_rounds")
     return render_template(
         "console/confirm_move.html", round=round_, action=action, name=MOVE_NAMES[action],
-        effects=MOVE_EFFECTS[action], allowed=_may(round_, action),
-    )
+        effects=MOVE_EFFECTS[action], allowed=_may(round_, action), teller=custody_of(round_) is Custody.teller,
+        fingerprint=box_fingerprint(round_), error=error,
+    ), (422 if error else 200)
 
 
 @bp.post("/rounds/<slug>/<any(open, close, publish):action>")
 def move(slug: str, action: str):  # noqa: ANN201
+    """A lifecycle move. A round in 监票人保管 opens with the public key received or uploaded
+    here, and closes with the key file, shares or words handed over on the close page: held
+    in memory for this request, never stored or logged. A wrong key shows the page again,
+    with nothing changed."""
     round_ = round_for(slug, "manage_rounds")
-    if action == "close":
-        if sealed_count(round_) > SYNC_LIMIT:
-            close_in_background(round_, None)
-            flash("结束评议：已开始开箱计票。选票较多，计票在后台进行，本页显示进度；完成后即可查看结果。", "ok")
-            return redirect(url_for("console.round_overview", slug=slug), 303)
-        said = close_round(round_).words(slug)
-    else:
-        with unit_of_work():
-            said = move_round(round_, action)
+    try:
+        if action == "close":
+            key = key_material()
+            if sealed_count(round_) > SYNC_LIMIT:
+                close_in_background(round_, key)
+                flash("结束评议：已开始开箱计票。选票较多，计票在后台进行，本页显示进度；完成后即可查看结果。", "ok")
+                return redirect(url_for("console.round_overview", slug=slug), 303)
+            said = close_round(round_, key).words(slug)
+        else:
+            public_key = None
+            if action == "open" and (files := uploaded("public_key")):
+                public_key = read_public_key(files[0][1], files[0][0])
+            with unit_of_work():
+                said = move_round(round_, action, public_key=public_key)
+    except WrongKey as exc:
+        return confirm_move(slug, action, error=str(exc))
     flash(f"{MOVE_NAMES[action]}：完成。{said}（审计日志末条：{audit.head()}，请记下以便日后核对）", "ok")
     return redirect(url_for("console.round_overview", slug=slug), 303)
 
