@@ -45,7 +45,7 @@ function sheet(words, mark, share) {
   const qr = element("div", { class: "qr" });
   qr.innerHTML = encodeQR(words, "svg", { ecc: "medium", border: 4 });
   const list = element("ol");
-  for (const word of words.split(" ")) list.append(element("li", {}, word));
+  words.split(" ").forEach((word, i) => list.append(element("li", {}, element("span", {}, `${i + 1}.`), word)));
   return element("section", { class: "sheet" },
     element("h2", {}, heading),
     element("p", {}, share ? `监票小组保管：共 ${share.count} 份，任意 ${share.threshold} 份可开箱` : "监票人保管"),
