@@ -189,3 +189,38 @@ def test_a_key_made_in_the_tellers_browser_opens_the_round(app, live_server, bro
     server_card = scorecard_csv(round_results(get_round("r2013")).scorecard)
     assert teller_card == server_card
     assert len(teller_card.splitlines()) >= 3
+
+
+def test_a_tellers_group_gets_three_shares_from_the_key_page(app, live_server, browsers, make_round, spec) -> None:  # noqa: ANN001, F811
+    from itertools import combinations
+
+    from nacl.public import PrivateKey
+
+    from survey.ballotbox.custody import create_keygen_link
+    from survey.database import unit_of_work
+    from survey.rounds.services import get_round
+
+    make_round(dict(copy.deepcopy(spec), ballot_box="teller"), status="draft")
+    with unit_of_work():
+        token = create_keygen_link(get_round("r2012"), created_by="org")
+    teller = browsers("group")
+    teller.get(f"{live_server}/k/{token}")
+    teller.find_element(By.CSS_SELECTOR, "input[name=mode][value=shares]").click()
+    WebDriverWait(teller, 10).until(EC.element_to_be_clickable((By.ID, "generate"))).click()
+    WebDriverWait(teller, 30).until(EC.visibility_of_element_located((By.ID, "step2")))
+    assert len(teller.find_elements(By.CSS_SELECTOR, ".sheet")) == 3, "one sheet per share"
+    files = []
+    for number in (1, 2, 3):
+        teller.find_element(By.LINK_TEXT, f"下载分片 {number} 的文件").click()
+        files.append(json.loads(downloaded(teller, f".share-{number}.json").read_text()))
+    public = bytes.fromhex(files[0]["public_key"])
+
+    keys = {key_from_words([a["words"], b["words"]]) for a, b in combinations(files, 2)}
+
+    assert len(keys) == 1, "any two of the three shares give the same key"
+    assert bytes(PrivateKey(keys.pop()).public_key) == public
+    teller.find_element(By.ID, "saved").click()
+    teller.find_element(By.ID, "send").click()
+    WebDriverWait(teller, 10).until(EC.text_to_be_present_in_element((By.ID, "status"), "服务器已收到公钥"))
+    db.session.rollback()
+    assert db.session.scalar(select(Round.box_public_key).where(Round.slug == "r2012")) == public.hex()

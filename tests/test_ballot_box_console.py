@@ -201,12 +201,14 @@ def test_the_console_opens_with_the_uploaded_public_key_and_shows_its_fingerprin
     assert "监票人保管" in organizer.get("/console/rounds/r2012/close").get_data(as_text=True)
 
 
-def test_a_server_round_shows_its_fingerprint_in_the_footer(app, make_round) -> None:  # noqa: ANN001
+def test_a_server_round_shows_its_custody_and_fingerprint(app, organizer, make_round) -> None:  # noqa: ANN001
     from survey.ballotbox.box import box_fingerprint
 
     round_ = make_round()
+    mark = box_fingerprint(round_)
     page = app.test_client().get("/r/r2012/students").get_data(as_text=True)
-    assert f"{box_fingerprint(round_)}</span>（服务器保管）" in page
+    assert f"{mark}</span>（服务器保管）" in page
+    assert f"投票箱密钥：服务器保管，指纹 <code>{mark}</code>" in organizer.get("/console/rounds/r2012/close").get_data(as_text=True)
 
 
 def test_the_console_closes_with_the_uploaded_key_file(app, organizer, teller_draft, runner, tmp_path, submit,  # noqa: ANN001
