@@ -587,11 +587,11 @@ def ballot_box_keygen(out: Path, round_slug: str | None, title: str | None, shar
     and prints the public key and its fingerprint. Uses no database."""
     from .ballotbox.keygen import make_key, report, write_files
 
-    made = make_key(out, round_slug=round_slug, round_title=title, shares=shares)
     try:
+        made = make_key(out, round_slug=round_slug, round_title=title, shares=shares)
         write_files(made.files)
-    except OSError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (OSError, ValueError, RuntimeError) as exc:  # a file in the way, or a sheet that did not read back
+        raise click.ClickException(f"{exc}; no key was written") from None
     report(made, click.echo)
 
 

@@ -57,8 +57,10 @@ def state(slug: str) -> tuple:
     def n(model: type, column) -> int:  # noqa: ANN001
         return db.session.scalar(select(func.count()).select_from(model).where(column == round_.id))
 
-    return (round_.status, round_.box_public_key, round_.box_unreadable, n(SealedBallot, SealedBallot.round_id),
+    seen = (round_.status, round_.box_public_key, round_.box_unreadable, n(SealedBallot, SealedBallot.round_id),
             n(Ballot, Ballot.round_id), n(BallotCode, BallotCode.round_id), n(Receipt, Receipt.round_id))
+    db.session.rollback()  # hold no lock: a close that follows rebuilds these tables (PostgreSQL)
+    return seen
 
 
 def cast_ballots(submit, issue_codes, slug: str) -> list[str]:  # noqa: ANN001

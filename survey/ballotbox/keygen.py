@@ -143,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shares", action="store_true",
                         help=f"a 监票小组: {SHARE_COUNT} shares, any {SHARE_THRESHOLD} of which open the box, instead of one key")
     args = parser.parse_args(argv)
-    made = make_key(args.out, round_slug=args.round_slug, round_title=args.title, shares=args.shares)
     try:
+        made = make_key(args.out, round_slug=args.round_slug, round_title=args.title, shares=args.shares)
         write_files(made.files)
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError) as exc:  # a file in the way, or a sheet that did not read back
+        print(f"error: {exc}; no key was written", file=sys.stderr)
         return 1
     report(made)
     return 0

@@ -110,7 +110,8 @@ def _typed_values(values: dict) -> dict:
     form = request.form
     typed = dict(values)
     for key in ("title", "year", "opens_at", "closes_at", "scale", "subjects", "combine_org", "combine_public",
-                "org_trim", "min_group_responses", "display_min", "uniform_ballots", "grades", "rules", "top_share_cap", "ballot_box"):
+                "org_trim", "min_group_responses", "display_min", "uniform_ballots", "grades", "rules", "top_share_cap",
+                "ballot_box"):
         typed[key] = form.get(key, "")
     typed["comments"] = form.get("comments") == "on"
     typed["items"] = [{"key": form.get(f"items-{i}-key", ""), "text": form.get(f"items-{i}-text", ""),
