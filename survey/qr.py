@@ -86,6 +86,17 @@ def qr_bytes(url: str, kind: str, *, scale: int = 10) -> bytes:
     return buffer.getvalue()
 
 
+def qr_svg_inline(url: str, *, label: str) -> str:
+    """The QR of ``url`` as an ``<svg>`` element to put in a page: black on white (quiet zone
+    included), sized by its container (a viewBox, no width or height), named for screen
+    readers by ``label``."""
+    from markupsafe import escape
+
+    svg = make_qr(url).svg_inline(scale=1, border=QUIET_ZONE, omitsize=True, light="#fff", dark="#000",
+                                  svgclass="qr", lineclass=None)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
+
+
 def terminal_qr(url: str, *, dark_background: bool = True) -> str:
     """The QR of ``url`` drawn with Unicode half blocks, two module rows per text line.
 

@@ -152,3 +152,45 @@ def test_an_organizer_runs_a_round_from_the_console(app, live_server, laptop, ph
     assert "已结束" in driver.find_element(By.TAG_NAME, "h1").text
     db.session.rollback()
     assert db.session.scalar(select(Round.status).where(Round.slug == "b2026")) == "closed"
+
+
+def test_the_projector_shows_the_open_links_qr_the_count_and_the_time_left(
+    app, make_round, spec, live_server, laptop, tmp_path  # noqa: ANN001, F811
+) -> None:
+    """On the screen of an on-site session: the students' QR (read back from a screenshot,
+    as a phone would read it), how many have answered, how long is left."""
+    import re
+    import shutil
+    import subprocess
+    from datetime import datetime, timedelta, timezone
+
+    from .conftest import page_tokens
+
+    if shutil.which("zbarimg") is None:
+        pytest.skip("zbarimg missing (apt-get install zbar-tools)")
+    spec["closes_at"] = (datetime.now(timezone.utc) + timedelta(hours=2, minutes=30)).isoformat()
+    make_round(spec)
+    phone_client = app.test_client()
+    page = phone_client.get("/r/r2012/students").get_data(as_text=True)
+    phone_client.post("/r/r2012/students", data={**page_tokens(page), "a:B01:service": "satisfied",
+                                                 "a:B01:conduct": "basic"})
+    make_user("zuzhibu", "organizer")
+    driver = laptop
+    driver.get(f"{live_server}/login")
+    driver.find_element(By.NAME, "username").send_keys("zuzhibu")
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    click_and_wait(driver, button(driver, "登录"))
+
+    driver.get(f"{live_server}/console/rounds/r2012/projector")
+
+    assert re.fullmatch(r"还剩 2 小时 (29|30) 分（\d{4}-\d\d-\d\d \d\d:\d\d 结束）",
+                        driver.find_element(By.ID, "time-left").text.replace("\n", ""))
+    assert driver.find_element(By.CSS_SELECTOR, ".total").text.startswith("1")
+    card = driver.find_element(By.ID, "qr-students")
+    assert "学生" in card.text and "https://survey.example.edu.cn/r/r2012/students" in card.text
+    assert card.size["width"] >= 250, "large enough to scan from the back of a room"
+    shot = tmp_path / "projector-qr.png"
+    card.screenshot(str(shot))
+    read = subprocess.run(["zbarimg", "--quiet", "--raw", str(shot)], capture_output=True, text=True)
+    assert read.stdout.split() == ["https://survey.example.edu.cn/r/r2012/students"]
+    assert driver.find_elements(By.ID, "qr-staff") == [], "a codes group has no open link to show"

@@ -134,3 +134,38 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
             assert "70.56" in text and "退出" not in text and "保存点评" not in text, page
     finally:
         laptop.quit()
+
+
+def test_a_rectification_item_added_by_hand_shows_its_unit(make_round, live_server, tmp_path, monkeypatch) -> None:  # noqa: ANN001, F811
+    """From a meeting's decision: an organizer adds a 整改 item by hand on a laptop; the list
+    shows it with its 单位, so two rows about the same item still read apart."""
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    closed_round(make_round)
+    make_user("org", "organizer")
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    laptop = laptop_driver(tmp_path)
+    try:
+        laptop.get(f"{live_server}/login")
+        laptop.find_element(By.NAME, "username").send_keys("org")
+        laptop.find_element(By.NAME, "password").send_keys(PASSWORD)
+        laptop.find_element(By.CSS_SELECTOR, "form[action^='/login'] button[type=submit]").click()
+        WebDriverWait(laptop, 10).until(lambda d: "/login" not in d.current_url)
+        laptop.get(f"{live_server}/console/rounds/y2025/rectify")
+        for code in ("B01", "B02"):
+            Select(laptop.find_element(By.ID, "add-subject")).select_by_value(code)
+            Select(laptop.find_element(By.ID, "add-item")).select_by_index(1)
+            Select(laptop.find_element(By.ID, "add-reason")).select_by_visible_text("来自会议")
+            laptop.find_element(By.ID, "add-problem").send_keys("党委会要求：办事流程公开不够")
+            laptop.find_element(By.ID, "add-responsible").send_keys("办公室")
+            old = laptop.find_element(By.TAG_NAME, "html")
+            laptop.find_element(By.CSS_SELECTOR, "#add button[type=submit]").click()
+            WebDriverWait(laptop, 10).until(lambda d: d.find_element(By.TAG_NAME, "html") != old)
+            assert "已添加整改事项" in laptop.page_source
+        rows = laptop.find_elements(By.CSS_SELECTOR, "table.entries tbody tr")
+        units = [r.find_element(By.CSS_SELECTOR, "[data-col=unit]").text for r in rows
+                 if "办事流程公开不够" in r.text]
+        assert units == ["计算机学院党总支", "机关党委"]
+        assert laptop.find_element(By.CSS_SELECTOR, "table.entries thead th").text == "单位"
+    finally:
+        laptop.quit()

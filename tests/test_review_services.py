@@ -175,3 +175,23 @@ def test_annual_merge_names_the_uploaded_file_on_errors(round_2025) -> None:  # 
         merge(round_results(round_2025), b"PK not really", "名册.xlsx", weights)
     with pytest.raises(AnnualRefused, match=r"^r.csv 第1行：缺少列 「daily」（应有的列：代码、名称、「daily」"):
         merge(round_results(round_2025), "代码,名称,日常\nB01,甲,90\n".encode("gb18030"), "r.csv", weights)
+
+
+def test_a_rectification_entry_added_by_hand_is_checked_and_stored_on_both_databases(round_2025) -> None:  # noqa: ANN001
+    """From a 领导点评: no figure of its own; a subject the round does not have, an unknown
+    source or an empty problem is refused with nothing stored."""
+    from survey.database import unit_of_work
+    from survey.rectify.services import RectificationRefused, add_entry, entries_of, ledger_frame, effects
+
+    with unit_of_work():
+        add_entry(round_2025, subject_code="B01", item_key="conduct", reason="remark",
+                  problem="王书记点评：联系群众不够经常", responsible="党总支书记")
+    for bad in ({"subject_code": "B09"}, {"reason": "rumour"}, {"problem": "  "}, {"item_key": "speed"}):
+        values = {"subject_code": "B01", "item_key": None, "reason": "meeting", "problem": "会议要求", **bad}
+        with pytest.raises(RectificationRefused), unit_of_work():
+            add_entry(round_2025, **values)
+    (entry,) = entries_of(round_2025)
+    assert (entry.subject_code, entry.item_key, entry.reason, entry.figure) == ("B01", "conduct", "remark", None)
+    ledger = ledger_frame(round_2025, effects(round_2025))
+    assert ledger.loc[0, ["name", "item", "reason", "responsible"]].tolist() == ["计算机学院党总支", "工作作风", "领导点评",
+                                                                                  "党总支书记"]

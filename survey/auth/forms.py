@@ -19,8 +19,9 @@ class SignInForm(FlaskForm):
 class NewAccountForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
     role = SelectField("角色", choices=ROLE_CHOICES)
-    #: chosen from a list of the rounds (``choices`` set by the page), never typed as slugs
-    rounds = SelectMultipleField("评阅的评议（仅评阅人，可多选）", choices=[], validate_choice=True,
+    #: chosen from a list of the rounds (``choices`` set by the page), never typed as slugs; a
+    #: slug no round has is refused by ``create_user`` in words (没有标识为…的评议)
+    rounds = SelectMultipleField("评阅的评议（仅评阅人，可多选）", choices=[], validate_choice=False,
                                  widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput())
     password = PasswordField("初始密码", validators=[DataRequired("请输入密码"), Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=f"密码为 {PASSWORD_MIN}–{PASSWORD_MAX} 个字符")])
     confirm = PasswordField("再次输入密码", validators=[EqualTo("password", "两次输入的密码不一致")])

@@ -72,7 +72,8 @@ class Rectification(Base):
     subject_code: Mapped[str] = mapped_column(String(32))
     #: the item the problem is about; None for the subject as a whole (its grade or a review flag)
     item_key: Mapped[str | None] = mapped_column(String(32))
-    #: what raised it: "grade", "review" or "negative_share"
+    #: what raised it: drawn up from the results, "grade", "review" or "negative_share"; added
+    #: by hand, "comment" (an 意见建议), "remark" (a 领导点评) or "meeting" (a meeting's decision)
     reason: Mapped[str] = mapped_column(String(16))
     #: the figure that raised it (composite, or the item's negative share), for before/after
     figure: Mapped[float | None] = mapped_column(Float)
@@ -87,7 +88,8 @@ class Rectification(Base):
 
     __table_args__ = (
         CheckConstraint("status IN ('not_started', 'in_progress', 'done')", name="status_known"),
-        CheckConstraint("reason IN ('grade', 'review', 'negative_share')", name="reason_known"),
+        CheckConstraint("reason IN ('grade', 'review', 'negative_share', 'comment', 'remark', 'meeting')",
+                        name="reason_known"),
         Index("ix_rectifications_subject_code", "subject_code"),
         Index("ix_rectifications_round_id", "round_id"),
     )

@@ -16,7 +16,18 @@ from ..errors import ServiceError
 from ..models import RectificationStatus
 from ..scorecard.services import round_results
 from ..scorecard.words import vocabulary
-from .services import REASON_WORDS, Triggers, draw_up, effects, get_entry, ledger_frame, ledger_xlsx, update_entry
+from .services import (
+    BY_HAND,
+    REASON_WORDS,
+    Triggers,
+    add_entry,
+    draw_up,
+    effects,
+    get_entry,
+    ledger_frame,
+    ledger_xlsx,
+    update_entry,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,8 +39,32 @@ def rectify(slug: str):  # noqa: ANN201
     return render_template(
         "rectify/list.html", round=round_, effects=effects(round_), grades=[b.grade for b in spec.scheme.grades],
         items={i.key: i.text for i in spec.items}, names={s.code: s.name for s in spec.subjects},
-        statuses=list(RectificationStatus), reasons=REASON_WORDS, words=vocabulary(spec),
+        statuses=list(RectificationStatus), reasons=REASON_WORDS, words=vocabulary(spec), by_hand=BY_HAND,
     )
+
+
+@bp.post("/rounds/<slug>/rectify/add")
+def add_rectify(slug: str):  # noqa: ANN201
+    """An entry written by hand: from a comment, a 领导点评 or a meeting."""
+    round_ = results_round(slug)
+    form = request.form
+    try:
+        due = date.fromisoformat(form["due_on"]) if form.get("due_on") else None
+    except ValueError:
+        flash("完成时限应为日期", "error")
+        return redirect(url_for("console.rectify", slug=slug) + "#add", 303)
+    try:
+        with unit_of_work():
+            entry = add_entry(round_, subject_code=form.get("subject", ""), item_key=form.get("item") or None,
+                              reason=form.get("reason", ""), problem=form.get("problem", ""),
+                              measure=form.get("measure", ""), responsible=form.get("responsible", ""), due_on=due,
+                              note=form.get("note", ""))
+            record("rectify.add", round_slug=slug, subject=entry.subject_code, item=entry.item_key, reason=entry.reason)
+    except ServiceError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.rectify", slug=slug) + "#add", 303)
+    flash("已添加整改事项。", "ok")
+    return redirect(url_for("console.rectify", slug=slug) + f"#entry-{entry.id}", 303)
 
 
 @bp.post("/rounds/<slug>/rectify")

@@ -218,7 +218,30 @@ LEDGER_HEADERS = {
     "mean_before": "整改前均分", "mean_after": "整改后均分",
 }
 
-REASON_WORDS = {"grade": "等次", "review": "需复核", "negative_share": "负面评价比例"}
+REASON_WORDS = {"grade": "等次", "review": "需复核", "negative_share": "负面评价比例",
+                "comment": "意见建议", "remark": "领导点评", "meeting": "会议"}
+#: the reasons of entries added by hand, as the form offers them
+BY_HAND = {"comment": "来自意见建议", "remark": "来自领导点评", "meeting": "来自会议"}
+
+
+def add_entry(round_: Round, *, subject_code: str, item_key: str | None, reason: str, problem: str,
+              measure: str = "", responsible: str = "", due_on: date | None = None, note: str = "") -> Rectification:
+    """A 整改 entry written by hand (from a comment, a 领导点评 or a meeting), for a subject of
+    the round and, if given, one of its items; it has no figure of its own, so its 整改成效 is
+    the later round's."""
+    if reason not in BY_HAND:
+        raise RectificationRefused("来源应为 意见建议、领导点评 或 会议")
+    if subject_code not in {s.code for s in round_.subjects}:
+        raise RectificationRefused(f"本轮没有评议对象 {subject_code}")
+    if item_key and item_key not in {i.key for i in round_.items}:
+        raise RectificationRefused(f"本轮没有评议项目 {item_key}")
+    entry = Rectification(round_id=round_.id, subject_code=subject_code, item_key=item_key or None, reason=reason,
+                          figure=None, problem="", measure="", responsible="",
+                          status=RectificationStatus.not_started.value, note="")
+    update_entry(entry, problem=problem, measure=measure, responsible=responsible, due_on=due_on, note=note)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
 
 
 def ledger_frame(round_: Round, effects_: list[Effect]) -> pd.DataFrame:

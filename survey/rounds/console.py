@@ -3,6 +3,8 @@ lifecycle moves (open, close, publish), each behind a page that says what it wil
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import flash, redirect, render_template, url_for
 
 from ..auth import audit
@@ -13,7 +15,7 @@ from ..ballotbox.keyfile import read_public_key
 from ..ballotbox.keys import Custody, WrongKey
 from ..console import bp
 from ..database import unit_of_work
-from .lifecycle import TRANSITIONS, RoundStatus, organizer_state
+from .lifecycle import TRANSITIONS, RoundStatus, accepting_state, aware, organizer_state
 from .closing import SYNC_LIMIT, close_in_background, sealed_count
 from .services import MOVE_EFFECTS, close_round, move_round
 from .turnout import round_turnout
@@ -51,10 +53,43 @@ def projector(slug: str):  # noqa: ANN201
     """Counts only, large, for the screen of an on-site session (现场测评)."""
     round_ = round_for(slug, "view_turnout")
     turnout = round_turnout(round_)
+    accepting, _why = accepting_state(round_)
+    links = []
+    if accepting:
+        from markupsafe import Markup
+
+        from ..codes.services import open_url
+        from ..qr import qr_svg_inline
+
+        for group in round_.groups:
+            if group.access == "open":
+                url = open_url(round_, group)
+                links.append({"key": group.key, "name": group.name, "url": url,
+                              "svg": Markup(qr_svg_inline(url, label=f"{group.name}参评二维码"))})
     return render_template(
-        "console/projector.html", round=round_, turnout=turnout, totals=_totals(turnout),
+        "console/projector.html", round=round_, turnout=turnout, totals=_totals(turnout), links=links,
+        time_left=time_left(round_) if round_.state.takes_ballots else None,
         refresh=PROJECTOR_REFRESH_SECONDS if round_.state.takes_ballots else None,
     )
+
+
+def time_left(round_, now: datetime | None = None) -> str | None:  # noqa: ANN001
+    """How long the round still takes ballots, in words for a screen ("还剩 2 小时 05 分"):
+    None without a planned end."""
+    if round_.closes_at is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    left = int((aware(round_.closes_at) - now).total_seconds())
+    if left <= 0:
+        return "已到结束时间"
+    days, rest = divmod(left, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"还剩 {days} 天 {hours} 小时"
+    if hours:
+        return f"还剩 {hours} 小时 {minutes:02d} 分"
+    return f"还剩 {max(minutes, 1)} 分钟"
 
 
 def _totals(turnout) -> dict:  # noqa: ANN001
