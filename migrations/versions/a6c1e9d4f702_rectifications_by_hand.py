@@ -1,7 +1,7 @@
 """整改 entries added by hand: from a comment, a 领导点评 or a meeting
 
 Revision ID: a6c1e9d4f702
-Revises: f3b6d2a8c415
+Revises: f3b9d6e1c274
 Create Date: 2026-12-03 21:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a6c1e9d4f702'
-down_revision = 'f3b6d2a8c415'
+down_revision = 'f3b9d6e1c274'
 branch_labels = None
 depends_on = None
 
