@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -155,7 +156,22 @@ def close_round(round_: Round, key: bytes | None = None, *, progress: Progress |
             f"{slug}：选票已全部开启，但另一个数据库会话长时间占用选票表，最后一步未能完成；评议保持“计票中”，"
             f"不会丢失任何选票。请稍后再次执行 flask --app survey rounds close {slug} 完成结束评议"
         ) from None
+    _keep_results(slug)
     return result
+
+
+def _keep_results(slug: str) -> None:
+    """Score the closed round once and keep it, so the reviewers' pages only read. A failure
+    here loses nothing (the ballots are stored; the pages score the round when they find no
+    kept results), so it is logged, not raised."""
+    # imported here: survey.scorecard reads rounds through this module (round_spec)
+    from ..scorecard.services import keep_results
+
+    try:
+        with unit_of_work():
+            keep_results(get_round(slug))
+    except Exception:  # noqa: BLE001
+        logging.getLogger(__name__).exception("keeping the results of %s failed; the pages will score it", slug)
 
 
 class CloseInterrupted(ServiceError):
