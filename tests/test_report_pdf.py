@@ -87,3 +87,26 @@ def test_a_round_with_many_subjects_flows_over_pages(make_round, tmp_path) -> No
     pdf.write_bytes(render_report_pdf(round_results(round_), ReportInputs({}, {})))
     text = pdftotext(pdf)
     assert "第44党支部" in text and "（续）" in text
+
+
+def test_the_report_ends_with_the_comments_appendix_and_a_signature_block(make_round, tmp_path) -> None:  # noqa: ANN001
+    """The appendix lists every comment under its subject; the students' comment on B01 is
+    there without its group (the students are blanked), the staff's with theirs; the last
+    page has room for 审核人, the date and the 单位 stamp."""
+    from survey.scorecard.console import report_comments
+    from survey.scorecard.report import ReportInputs, render_report_pdf
+    from survey.scorecard.services import round_results
+
+    results = round_results(closed_round(make_round))
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(render_report_pdf(results, ReportInputs({}, {}, comments=report_comments(results))))
+
+    pages = [p for p in pdftotext(pdf).split("\f") if p.strip()]
+    appendix = "".join(pages[-1].split())
+    assert "附录：意见建议" in appendix
+    assert "计算机学院党总支（B01）·2条" in appendix and "机关党委（B02）·1条" in appendix
+    assert "希望多开展师生座谈（教职工）" in appendix
+    assert "食堂饭菜太贵" in appendix and "食堂饭菜太贵（学生）" not in appendix, "a blanked group is not named"
+    assert "办事效率有提高（教职工）" in appendix
+    assert "审核人（签字）：____" in appendix and "审核日期：________年_____月_____日" in appendix and "单位（盖章）：" in appendix
+    assert appendix.index("办事效率有提高") < appendix.index("审核人")

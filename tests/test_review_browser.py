@@ -90,7 +90,10 @@ def test_reviewer_reads_scorecard_writes_remark_downloads_pdf(make_round, live_s
 
     from .test_report_pdf import pdftotext
 
-    assert "作风建设要常抓不懈" in pdftotext(pdfs[0])
+    printed = pdftotext(pdfs[0])
+    assert "作风建设要常抓不懈" in printed
+    assert "附录：意见建议" in printed and "希望多开展师生座谈" in printed
+    assert "审核人（签字）" in printed and "单位（盖章）" in printed
     for page in ("rectify", "annual"):
         driver.get(f"{live_server}/console/rounds/y2025/{page}")
         assert_fits_the_phone(driver)

@@ -22,7 +22,7 @@ from ..errors import ServiceError
 from ..rectify.services import effects, entries_of
 from ..rounds.lifecycle import aware
 from ..timefmt import beijing_today
-from .detail import subject_detail
+from .detail import subject_comments, subject_detail
 from .feedback import create_link, link_url, links_of, revoke
 from .history import round_order, rounds_with_subject, subject_history
 from .remarks import remarks_by_subject, remarks_frame, save_remark
@@ -87,8 +87,18 @@ def _entries_by_code(round_) -> dict:  # noqa: ANN001
 @bp.get("/rounds/<slug>/scorecard.pdf")
 def scorecard_pdf_download(slug: str) -> Response:
     round_ = results_round(slug)
-    data = render_report_pdf(round_results(round_), ReportInputs(remarks_by_subject(round_), _entries_by_code(round_)))
+    results = round_results(round_)
+    data = render_report_pdf(results, ReportInputs(remarks_by_subject(round_), _entries_by_code(round_),
+                                                   comments=report_comments(results)))
     return _download(data, "application/pdf", f"{slug}-report.pdf")
+
+
+def report_comments(results: RoundResults) -> dict[str, list[tuple[str | None, str]]] | None:
+    """The PDF's 意见建议 appendix: each subject's comments as its page shows them (a blanked
+    group's without its name); None for a round that collected none."""
+    if not results.spec.comments:
+        return None
+    return {code: subject_comments(results, code) for code in results.spec.subject_codes}
 
 
 def _subject_or_404(results: RoundResults, code: str) -> None:

@@ -3,8 +3,10 @@
 A4, Chinese throughout, in the embedded 文泉驿微米黑 (``survey.pdf_fonts``): a summary page
 with the scorecard table and the composite chart, then one page per subject with its figures,
 flags in words, per-group figures (blanked as everywhere else), the answer distribution of
-each item, its 公开承诺, the 领导点评 and its 整改 entries. Comments are left out: the report is
-handed around a meeting room.
+each item, its 公开承诺, the 领导点评 and its 整改 entries; then the 意见建议 appendix (the
+comments per subject, in random order, a small group's never marked with its name, as on the
+subject pages: ``detail.subject_comments``) and the signature block (审核人, date, 单位盖章)
+that makes the printed report an approved document.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ class ReportInputs:
     remarks: Mapping[str, Sequence[LeaderRemark]]
     rectifications: Mapping[str, Sequence[Rectification]]
     made_on: date | None = None
+    #: the appendix's comments per subject code, as (group name or None, text): the group
+    #: name None where the subject page leaves it out; None: no appendix (a round without
+    #: comments)
+    comments: Mapping[str, Sequence[tuple[str | None, str]]] | None = None
 
 
 def _styles(font: str) -> dict[str, ParagraphStyle]:
@@ -170,6 +176,11 @@ def render_report_pdf(results: RoundResults, inputs: ReportInputs) -> bytes:
         story.append(PageBreak())
         story.extend(_subject_page(results, detail, remarks.get(code, ()), rectifications.get(code, ()), st, font))
 
+    if inputs.comments is not None:
+        story.append(PageBreak())
+        story.extend(_comments_appendix(results, inputs.comments, st))
+    story.append(Spacer(1, 10))
+    story.append(_signature_block(st))
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
 
@@ -264,3 +275,39 @@ def _subject_page(results: RoundResults, detail: SubjectDetail, remarks: Sequenc
     else:
         out.append(_p("（暂无）", st["small"]))
     return out
+
+
+def _comments_appendix(results: RoundResults, comments: Mapping[str, Sequence[tuple[str | None, str]]],
+                       st: dict[str, ParagraphStyle]) -> list[object]:
+    """附录 意见建议: each subject's comments, numbered, in the order given (random)."""
+    words = vocabulary(results.spec)
+    out: list[object] = [_p("附录：意见建议", st["h1"]),
+                         _p("意见按随机顺序排列，原文照录；人数少的群体不标出处，以免推断出个人。", st["small"])]
+    for record in results.scorecard.records():
+        code = record["subject"]
+        listed = comments.get(code, ())
+        block: list[object] = [_p(f"{record['name']}（{code}）· {len(listed)}条", st["h2"])]
+        if not listed:
+            block.append(_p("（无）", st["small"]))
+        for number, (group, text) in enumerate(listed, start=1):
+            block.append(_p(f"{number}. {text}" + (f"（{group}）" if group else ""), st["body"]))
+        out.append(KeepTogether(block[:3]))
+        out.extend(block[3:])
+    if not any(comments.values()):
+        out.append(_p(f"本次评议没有收到对任何{words.subject}的意见建议。", st["small"]))
+    return out
+
+
+def _signature_block(st: dict[str, ParagraphStyle]) -> KeepTogether:
+    """审核人, date and 单位盖章, with room to sign and stamp, kept together on one page."""
+    cell = ParagraphStyle("sign", parent=st["body"], fontSize=11, leading=16)
+    rows = [[_p("审核人（签字）：________________", cell), _p("审核日期：________年_____月_____日", cell)],
+            [_p("单位（盖章）：", cell), ""]]
+    table = Table(rows, colWidths=[FRAME_W * 0.55, FRAME_W * 0.45], rowHeights=[16 * mm, 32 * mm])
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), st["body"].fontName),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEABOVE", (0, 0), (-1, 0), 0.6, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 8),
+    ]))
+    return KeepTogether([table])
