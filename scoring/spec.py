@@ -23,6 +23,10 @@ METRICS = ("positive_share", "top_share", "negative_share", "public_score", "org
 ACCESS_MODES = ("codes", "open")
 #: who keeps the key of a round's ballot box: the server (the default) or a 监票人 (teller)
 BALLOT_BOX_CUSTODIES = ("server", "teller")
+#: ballots one client address may cast on an open link per minute, unless the group says
+PER_ADDRESS_PER_MINUTE = 60
+#: the same for an on-site group without ``expected`` (with one, its cap)
+ON_SITE_PER_MINUTE = 1000
 SLUG_PATTERN = KEY_PATTERN
 
 
@@ -67,9 +71,37 @@ class Group:
     once_per_device: bool = True
     #: an open link takes at most ``expected`` × ``cap_factor`` ballots
     cap_factor: float = 1.1
+    #: ballots one client address may cast on the open link in any minute (None: the default,
+    #: ``address_rate``)
+    per_address_per_minute: int | None = None
+    #: an on-site session (现场测评): the group answers in one hall, its phones on one network
+    on_site: bool = False
 
     def rates(self, subject: str) -> bool:
         return subject in self.subjects
+
+    @property
+    def cap(self) -> int | None:
+        """The most ballots the open link takes: ``expected`` × ``cap_factor``, rounded down."""
+        if self.expected is None:
+            return None
+        return int(self.expected * self.cap_factor + 1e-9)
+
+    @property
+    def address_rate(self) -> int:
+        """Ballots one client address may cast on the open link in any minute.
+
+        ``per_address_per_minute`` when the spec gives it. Otherwise ``PER_ADDRESS_PER_MINUTE``
+        (60): a class of 50 behind one campus NAT, all answering at once, passes, and one
+        client cannot take a quarter of a 300-person group's cap (82 of 330) in half a minute.
+        An on-site group, whose whole hall shares one address, may take its whole cap in a
+        minute (``ON_SITE_PER_MINUTE`` without a cap).
+        """
+        if self.per_address_per_minute is not None:
+            return self.per_address_per_minute
+        if self.on_site:
+            return max(PER_ADDRESS_PER_MINUTE, self.cap or ON_SITE_PER_MINUTE)
+        return PER_ADDRESS_PER_MINUTE
 
 
 @dataclass(frozen=True)
@@ -307,9 +339,17 @@ def _parse_groups(
         if (not isinstance(cap_factor, (int, float)) or isinstance(cap_factor, bool)
                 or not math.isfinite(cap_factor) or cap_factor < 1):
             raise SpecError(f"{where}cap_factor", "must be a number ≥ 1 (default 1.1)")
+        rate = raw.get("per_address_per_minute")
+        if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or rate < 1):
+            raise SpecError(f"{where}per_address_per_minute",
+                            f"must be a whole number ≥ 1 (default {PER_ADDRESS_PER_MINUTE}; more for an on-site group)")
+        on_site = raw.get("on_site", False)
+        if not isinstance(on_site, bool):
+            raise SpecError(f"{where}on_site", "must be true or false")
         groups.append(
             Group(key=key, name=name, weight=weight, subjects=rated_codes, access=access,
-                  expected=expected, once_per_device=once, cap_factor=float(cap_factor))
+                  expected=expected, once_per_device=once, cap_factor=float(cap_factor),
+                  per_address_per_minute=rate, on_site=on_site)
         )
     if sum(g.weight for g in groups) <= 0:
         raise SpecError("groups", "at least one group must have a positive weight")

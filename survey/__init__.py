@@ -39,13 +39,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def trust_proxies(app: Flask) -> None:
-    """Behind ``PROXY_COUNT`` reverse proxies, take the client address and scheme from their
-    X-Forwarded-For/-Proto headers (werkzeug's ProxyFix); never from a client directly."""
-    count = int(app.config.get("PROXY_COUNT") or 0)
-    if count > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    """Take the client's address (and scheme) from X-Forwarded-For/-Proto only on connections
+    from ``TRUSTED_PROXIES``; never from a client directly (``survey.proxies``)."""
+    networks = app.config["TRUSTED_PROXIES"]
+    if networks:
+        from .proxies import TrustedProxies
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxies(app.wsgi_app, networks)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:

@@ -48,14 +48,21 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         #: failed code lookups one client may make per window before it is answered 429
         CODE_FAILURES_PER_WINDOW=30,
         CODE_FAILURE_WINDOW=600,
-        #: ballots one client address may cast on one open link per window (a campus NAT
-        #: puts hundreds of students behind one address: this only stops a script)
-        OPEN_BALLOTS_PER_WINDOW=240,
-        OPEN_BALLOT_WINDOW=600,
-        #: reverse proxies in front of the app that set X-Forwarded-For/-Proto (nginx: 1); 0
-        #: trusts no such header. Every per-address limit (sign-in, code guessing, open links)
-        #: needs the real client address, or all clients share the proxy's one
-        PROXY_COUNT=0,
+        #: on an open link, the least time per question between serving the questionnaire and
+        #: taking its ballot (a person reads before answering; a script does not); 0: no check
+        MIN_SECONDS_PER_QUESTION=1.0,
+        #: addresses (or networks, 10.0.0.0/8) of the reverse proxies whose X-Forwarded-For and
+        #: X-Forwarded-Proto are believed, comma-separated; from any other peer the connection's
+        #: own address is the client's. Every per-address limit needs the real client address
+        TRUSTED_PROXIES="",
+        #: wrong passwords for one account from one address within the window: then 429 for
+        #: that account from that address (others, and that account elsewhere, still sign in)
+        SIGN_IN_LIMIT=5,
+        #: wrong passwords for one account from anywhere, and from one address for any
+        #: accounts: far higher, against guessing spread over addresses or accounts
+        SIGN_IN_ACCOUNT_LIMIT=100,
+        SIGN_IN_ADDRESS_LIMIT=50,
+        SIGN_IN_WINDOW=900,
     )
     app.config.from_prefixed_env("SURVEY")
     if overrides:
@@ -73,6 +80,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
             **options, "connect_args": {"prepare_threshold": None, **options.get("connect_args", {})},
         }
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    _check_limits(app.config)
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(instance / "secret_key")
@@ -83,6 +91,31 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     if not app.config.get("BALLOT_BOX_KEY"):
         app.config["BALLOT_BOX_KEY"] = instance_secret(instance / "ballot_box_key")
     _private_sqlite_file(app.config["DATABASE_URL"])
+
+
+def _check_limits(config: dict[str, Any]) -> None:
+    """Refuse at start a limit setting that would not work, naming it."""
+    if config.get("PROXY_COUNT"):
+        raise ValueError(
+            "SURVEY_PROXY_COUNT is no longer read: it believed X-Forwarded-For from anyone who could reach the "
+            "app. Set SURVEY_TRUSTED_PROXIES to your reverse proxy's address (e.g. 127.0.0.1) instead"
+        )
+    try:
+        seconds = float(config["MIN_SECONDS_PER_QUESTION"])
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses NaN
+        raise ValueError("SURVEY_MIN_SECONDS_PER_QUESTION must be a number of seconds ≥ 0 (0 turns the check off), "
+                         f"not {config['MIN_SECONDS_PER_QUESTION']!r}")
+    config["MIN_SECONDS_PER_QUESTION"] = seconds
+    from .proxies import parse_trusted_proxies
+
+    config["TRUSTED_PROXIES"] = parse_trusted_proxies(config.get("TRUSTED_PROXIES"))
+    for name in ("CODE_FAILURES_PER_WINDOW", "CODE_FAILURE_WINDOW", "SIGN_IN_LIMIT", "SIGN_IN_ACCOUNT_LIMIT",
+                 "SIGN_IN_ADDRESS_LIMIT", "SIGN_IN_WINDOW"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"SURVEY_{name} must be a whole number ≥ 1, not {value!r}")
 
 
 def instance_secret(path: Path) -> str:

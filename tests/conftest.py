@@ -114,17 +114,22 @@ class PhoneClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+#: the settings of every test app; the reading-time check is off (a test posts at once) except
+#: in the tests of that check, which set it and a clock of their own
+TEST_CONFIG: dict[str, Any] = {
+    "SECRET_KEY": SECRET,
+    "CODE_KEY": CODE_KEY,
+    "AUDIT_KEY": AUDIT_KEY,
+    "BALLOT_BOX_KEY": BALLOT_BOX_KEY,
+    "BASE_URL": "https://survey.example.edu.cn",
+    "TESTING": True,
+    "MIN_SECONDS_PER_QUESTION": 0,
+}
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET,
-        "CODE_KEY": CODE_KEY,
-        "AUDIT_KEY": AUDIT_KEY,
-        "BALLOT_BOX_KEY": BALLOT_BOX_KEY,
-        "BASE_URL": "https://survey.example.edu.cn",
-        "TESTING": True,
-    })
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
     app.instance_path = str(tmp_path / "instance")
     app.test_client_class = PhoneClient
     Path(app.instance_path).mkdir(exist_ok=True)
@@ -134,6 +139,48 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def second_app(app: Flask, database_url: str) -> Iterator[Flask]:
+    """Another app instance on the same database: another gunicorn worker, or another machine."""
+    other = create_app({**TEST_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": app.instance_path,
+                        **_extra_config(app)})
+    other.test_client_class = PhoneClient
+    yield other
+    with other.app_context():
+        from survey.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _extra_config(app: Flask) -> dict[str, Any]:
+    """What a test set on ``app`` before asking for ``second_app``, for both to share."""
+    return {k: app.config[k] for k in ("MIN_SECONDS_PER_QUESTION", "TRUSTED_PROXIES")}
+
+
+class Clock:
+    """A wall clock that moves only when told: ``clock.advance(30)``."""
+
+    def __init__(self, start: float) -> None:
+        self.time = start
+
+    def __call__(self) -> float:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Stops the service's clock (``survey.clock.now``): counters' windows and a page's age
+    then depend on the test's steps, not on how fast the machine runs them. It starts at the
+    beginning of a minute (2026-11-28 02:00:00 UTC)."""
+    frozen = Clock(1_795_831_200.0)
+    monkeypatch.setattr("survey.clock.now", frozen)
+    return frozen
 
 
 @pytest.fixture

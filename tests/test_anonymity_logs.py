@@ -37,7 +37,7 @@ def gunicorn_env(database_url: str, port: int, code_key: str = CODE_KEY) -> dict
     return {
         **os.environ, "SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": SECRET,
         "SURVEY_CODE_KEY": code_key, "SURVEY_AUDIT_KEY": AUDIT_KEY, "SURVEY_BIND": f"127.0.0.1:{port}", "SURVEY_WORKERS": "1",
-        "SURVEY_BASE_URL": "https://survey.example.edu.cn",
+        "SURVEY_BASE_URL": "https://survey.example.edu.cn", "SURVEY_MIN_SECONDS_PER_QUESTION": "0",
     }
 
 

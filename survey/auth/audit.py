@@ -57,6 +57,8 @@ ACTIONS: dict[str, str] = {
     "codes.issue": "发放评议码",
     "codes.void": "作废未用评议码",
     "qr.download": "下载二维码",
+    "link.pause": "暂停开放链接",
+    "link.resume": "恢复开放链接",
     "org.ratings": "录入组织评价",
     "export": "导出数据",
     "scorecard.download": "下载评议结果",

@@ -1,23 +1,30 @@
 """Accounts and sign-in: the rules the CLI and the console's admin pages share.
 
 Passwords are hashed with werkzeug's scrypt (salted, memory-hard) and never stored, logged or
-audited in clear. Wrong passwords are counted in the database, so the throttle holds across
-every worker process and machine that shares it.
+audited in clear. Wrong passwords are counted once for the installation (``survey.counters``),
+so the throttle holds across every worker process and machine that shares the database.
+
+The throttle follows OWASP's authentication guidance: it locks an account *from the address
+that failed*, so that nobody can lock an organizer out from elsewhere by typing wrong
+passwords for their name. Two far higher limits stop guessing spread out: over many addresses
+at one account, and from one address over many accounts.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import counters
+from ..counters import Window
 from ..errors import Conflict, NotFound, ServiceError
 from ..extensions import db
-from ..models import FailedSignIn, Role, User
+from ..models import Role, User
 from ..rounds.services import get_round
 from . import audit
 
@@ -25,11 +32,15 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 USERNAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
 
-#: wrong passwords for one account within the window before it answers 429
-ACCOUNT_LIMIT = 5
-#: wrong passwords from one address, over any accounts, within the window
-ADDRESS_LIMIT = 20
-WINDOW = timedelta(minutes=15)
+#: the defaults of the limits (config: SIGN_IN_LIMIT, SIGN_IN_ACCOUNT_LIMIT, SIGN_IN_ADDRESS_LIMIT,
+#: SIGN_IN_WINDOW): wrong passwords for one account from one address within the window before
+#: that account answers 429 from that address
+LIMIT = 5
+#: wrong passwords for one account from any addresses within the window
+ACCOUNT_LIMIT = 100
+#: wrong passwords from one address, for any accounts, within the window
+ADDRESS_LIMIT = 50
+WINDOW_SECONDS = 15 * 60
 
 #: checked against when the name is unknown, so both cases take the same time
 _DUMMY_HASH = generate_password_hash("not-a-password-of-anyone", method="scrypt")
@@ -157,44 +168,47 @@ class SignInResult:
     message: str = ""
 
 
-def _cutoff() -> datetime:
-    return datetime.now(timezone.utc) - WINDOW
-
-
-def _throttle_seconds() -> int:
-    return int(WINDOW.total_seconds())
+def _sign_in_counts(username: str, address: str) -> list[tuple[str, str, Window]]:
+    """The three counts a sign-in is held to: the account from this address, the account from
+    anywhere, this address for any account."""
+    config = current_app.config
+    seconds = int(config["SIGN_IN_WINDOW"])
+    return [
+        ("sign-in", counters.client_key("sign-in", username, address), Window(seconds, int(config["SIGN_IN_LIMIT"]))),
+        ("sign-in-account", counters.client_key("sign-in-account", username),
+         Window(seconds, int(config["SIGN_IN_ACCOUNT_LIMIT"]))),
+        ("sign-in-address", counters.client_key("sign-in-address", address),
+         Window(seconds, int(config["SIGN_IN_ADDRESS_LIMIT"]))),
+    ]
 
 
 def sign_in(username: str, password: str, address: str) -> SignInResult:
-    """Check a sign-in. Raises ``SignInThrottled`` (before looking at the password) when the
-    account, or the address over all accounts, has too many recent failures.
+    """Check a sign-in. Raises ``SignInThrottled`` (before looking at the password) when this
+    account from this address, this account from anywhere, or this address over all accounts
+    has had too many wrong passwords lately.
 
-    Runs in the caller's unit of work: the failure counted and the audit entry commit together.
+    The attempt is counted before the password is checked, in a transaction of its own, so
+    that guesses sent at the same moment cannot pass a limit together; a right password then
+    takes it back and clears this account's count from this address. The audit entry goes in
+    the caller's unit of work; the counts are written before it, never inside it.
     """
     username = username.strip()[:64]
     address = (address or "unknown")[:64]
-    db.session.execute(delete(FailedSignIn).where(FailedSignIn.at < _cutoff()))
-    recent = select(func.count()).select_from(FailedSignIn).where(FailedSignIn.at >= _cutoff())
-    by_account = db.session.scalar(recent.where(FailedSignIn.username == username)) or 0
-    by_address = db.session.scalar(recent.where(FailedSignIn.address == address)) or 0
-    limit = current_app.config.get("SIGN_IN_ACCOUNT_LIMIT", ACCOUNT_LIMIT)
-    address_limit = current_app.config.get("SIGN_IN_ADDRESS_LIMIT", ADDRESS_LIMIT)
-    if by_account >= limit or by_address >= address_limit:
-        audit.record("sign_in_throttled", actor=username or "-", address=address,
-                     reason="account" if by_account >= limit else "address")
-        minutes = _throttle_seconds() // 60
-        raise SignInThrottled(f"密码错误次数过多，请 {minutes} 分钟后再试。", _throttle_seconds())
+    counts = _sign_in_counts(username, address)
+    slots = counters.take_all(counts)
+    if slots is None:
+        seconds = counts[0][2].seconds
+        raise SignInThrottled(f"密码错误次数过多，请 {seconds // 60} 分钟后再试。", seconds)
     user = db.session.scalar(select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
-        db.session.add(FailedSignIn(username=username, address=address, at=datetime.now(timezone.utc)))
         audit.record("sign_in_failed", actor=username or "-", address=address,
                      reason="disabled" if (user is not None and ok) else "wrong name or password")
-        db.session.flush()
         if user is not None and ok and not user.active:
             return SignInResult(None, "该账户已停用，请联系管理员。")
         return SignInResult(None, "用户名或密码不正确。")
-    db.session.execute(delete(FailedSignIn).where(FailedSignIn.username == username))
+    counters.give_back(slots[1:])  # a right password was no guess
+    counters.forget(slots[0].kind, slots[0].key)
     user.last_sign_in_at = datetime.now(timezone.utc)
     audit.record("sign_in", actor=username, address=address)
     return SignInResult(user)

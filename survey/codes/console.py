@@ -16,8 +16,10 @@ from ..errors import ServiceError
 from ..export.services import csv_bytes
 from ..models import Group, Round
 from ..qr import qr_bytes
+from ..rounds.services import round_spec
 from ..settings import loopback_warning, public_base_url
 from ..ballotbox.box import box_fingerprint
+from .pausing import set_paused
 from .poster import poster_pdf, window_words
 from .services import MAX_CODES_PER_CALL, issue_ballot_codes, open_url, void_unused_codes
 from .sheet import slips_pdf
@@ -130,7 +132,22 @@ def open_link(slug: str, key: str):  # noqa: ANN201
     group = _group(round_, key, "open")
     return render_template(
         "console/open_link.html", round=round_, group=group, url=open_url(round_, group), warning=loopback_warning(),
+        cap=round_spec(round_).group(key).cap,
     )
+
+
+@bp.post("/rounds/<slug>/groups/<key>/<any(pause, resume):action>")
+def pause_link(slug: str, key: str, action: str):  # noqa: ANN201
+    """Pause or resume one open link (the round runs on)."""
+    round_ = round_for(slug, "manage_rounds")
+    _group(round_, key, "open")
+    with unit_of_work():
+        group = set_paused(round_, key, action == "pause")
+    flash(f"开放链接“{group.name}”" + ("已暂停：扫码者将看到暂停说明，提交不被接收。" if group.paused else "已恢复接收提交。"), "ok")
+    back = request.form.get("back")
+    if back == "round":
+        return redirect(url_for("console.round_overview", slug=slug), 303)
+    return redirect(url_for("console.open_link", slug=slug, key=key), 303)
 
 
 @bp.get("/rounds/<slug>/groups/<key>/<any('qr.png', 'qr.svg', 'poster.pdf'):name>")

@@ -1,4 +1,5 @@
-"""Console accounts, the rounds a reviewer may read, failed sign-ins, and the audit log.
+"""Console accounts, the rounds a reviewer may read, and the audit log (failed sign-ins are
+counted with the installation's other limits: ``LimitCount``).
 
 Nothing here is about respondents: these tables hold organizers, reviewers and
 administrators, and what they did.
@@ -15,7 +16,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
     Table,
@@ -77,25 +77,6 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
-
-
-class FailedSignIn(Base):
-    """One wrong password (or unknown name), kept for the throttle window only.
-
-    Counted in the database, not in a process, so the limit holds across gunicorn workers.
-    """
-
-    __tablename__ = "failed_sign_ins"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-    __table_args__ = (
-        Index("ix_failed_sign_ins_username_at", "username", "at"),
-        Index("ix_failed_sign_ins_address_at", "address", "at"),
-    )
 
 
 class AuditEntry(Base):

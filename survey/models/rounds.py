@@ -21,6 +21,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -109,10 +111,22 @@ def _stamp_edited_rounds(session: Session, flush_context, instances) -> None:  #
             if obj not in session.new and session.is_modified(obj, include_collections=False):
                 rounds.add(obj)
         elif isinstance(obj, (Subject, Item, Group)) and obj.round is not None:
+            if obj in session.dirty and not _definition_changed(obj):
+                continue
             rounds.add(obj.round)
     for round_ in rounds:
         if round_ not in session.deleted:
             round_.spec_version = new_spec_version()
+
+
+#: columns that say how a group is running, not what the round asks: changing them (pausing
+#: an open link) leaves the questionnaire as it is
+_RUNNING_STATE = frozenset({"paused"})
+
+
+def _definition_changed(obj: object) -> bool:
+    state = inspect(obj)
+    return any(attr.key not in _RUNNING_STATE and attr.history.has_changes() for attr in state.attrs)
 
 
 class Subject(Base):
@@ -170,6 +184,13 @@ class Group(Base):
     #: ballots taken through the open link, counted in each ballot's transaction: what its cap
     #: (``expected`` × ``cap_factor``) is checked against, without counting the ballots
     open_ballots: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: ballots one client address may cast on the open link per minute (the spec's
+    #: ``per_address_per_minute``, or its default, raised for an ``on_site`` group)
+    per_address_per_minute: Mapped[int] = mapped_column(default=60, server_default="60")
+    #: an on-site session (现场测评): the whole group answers in one hall, on one network
+    on_site: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: an organizer has paused the open link: it takes no ballot until resumed
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     position: Mapped[int]
 
     round: Mapped[Round] = relationship(back_populates="groups")

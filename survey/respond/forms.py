@@ -20,6 +20,8 @@ from wtforms.validators import Length, Optional
 from scoring.scales import UNKNOWN, UNKNOWN_LABEL
 from scoring.spec import Group, RoundSpec, Subject
 
+from .. import clock
+
 COMMENT_MAX = 1000
 
 
@@ -123,15 +125,38 @@ def _signer_for(secret: str) -> URLSafeSerializer:
 
 
 def make_ticket(receipt: str) -> str:
-    return _signer().dumps(receipt)
+    """The signed ticket a questionnaire page carries: its receipt, and when the page was
+    served (to the tenth of a second), so that a ballot sent back sooner than a person could
+    read the page is known (``ticket_age``). Nothing of it is stored."""
+    return _signer().dumps([receipt, round(clock.now(), 1)])
 
 
-def read_ticket(ticket: str) -> str | None:
+def _ticket(ticket: str) -> tuple[str, float | None] | None:
     try:
         value = _signer().loads(ticket)
     except BadSignature:
         return None
-    return value if isinstance(value, str) else None
+    if isinstance(value, str):  # a page served before tickets carried their time
+        return value, None
+    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], (int, float)) and not isinstance(value[1], bool)):
+        return value[0], float(value[1])
+    return None
+
+
+def read_ticket(ticket: str) -> str | None:
+    """The receipt of a ticket this service signed; None for anything else."""
+    found = _ticket(ticket)
+    return found[0] if found is not None else None
+
+
+def ticket_age(ticket: str) -> float | None:
+    """Seconds since the ticket's page was served; None when the ticket is not this service's
+    or does not say (a page served before tickets carried their time)."""
+    found = _ticket(ticket)
+    if found is None or found[1] is None:
+        return None
+    return clock.now() - found[1]
 
 
 #: the hidden field of the unanswered-items page's 仍然提交 form: a ballot with unanswered

@@ -1,87 +1,125 @@
-"""Per-client counters for the public pages: failed code lookups, and ballots on open links.
+"""Per-client limits of the public pages: failed code lookups, and ballots on open links.
 
-Kept in the process's memory, never in the database (least of all beside the ballots): a
-counter is keyed by the client's address, and an address stored with a ballot would be a
-handle on the person. Each app process counts alone, so with N gunicorn workers a client gets
-up to N times the limit; that still turns 275 guesses a second into a few an hour.
+Counted once for the whole installation (``survey.counters``, in the database): every worker
+and app server shares the count, and a restart keeps it. A client is its address
+(``request.remote_addr``, the proxy's word only for ``TRUSTED_PROXIES``: ``survey.proxies``),
+stored only as a keyed hash, in rows that go once their window has passed, written in their own
+short transaction: call these before a ballot's transaction or after its commit, never inside.
+
+Beside the per-client counts, ballots arriving on each group are counted per minute, with no
+client at all, for the round's console page (``arrivals``).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-
 from flask import current_app, request
 
+from .. import counters
+from ..counters import Window
+from ..extensions import db
+from ..models import Group
 
-class SlidingWindow:
-    """How many events each key had within the last ``window`` seconds."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def count(self, key: str, window: float) -> int:
-        with self._lock:
-            return len(self._prune(key, window, time.monotonic()))
-
-    def add(self, key: str, window: float) -> int:
-        """Record one event; the count within the window, this one included."""
-        now = time.monotonic()
-        with self._lock:
-            events = self._prune(key, window, now)
-            events.append(now)
-            if len(self._events) > 100_000:  # forget idle clients rather than grow without end
-                for stale in [k for k, v in self._events.items() if not v or v[-1] < now - window]:
-                    del self._events[stale]
-            return len(events)
-
-    def _prune(self, key: str, window: float, now: float) -> deque[float]:
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= now - window:
-            events.popleft()
-        return events
-
-
-def _windows() -> dict[str, SlidingWindow]:
-    return current_app.extensions.setdefault("survey.limits", {})
-
-
-def _counter(name: str) -> SlidingWindow:
-    return _windows().setdefault(name, SlidingWindow())
+#: ballots arriving per group and minute: one-minute buckets, kept seven minutes
+ARRIVALS = Window(seconds=6 * 60, limit=0)
+#: the minutes the console shows: the five before and the one in progress
+ARRIVAL_MINUTES = 6
 
 
 def client() -> str:
     return request.remote_addr or "-"
 
 
-def code_lookups_blocked() -> bool:
-    """Whether this client has had too many failed code lookups lately."""
+# --- guessing codes -------------------------------------------------------------------------------
+
+
+def _code_window() -> Window:
     config = current_app.config
-    return _counter("code-failures").count(client(), config["CODE_FAILURE_WINDOW"]) >= config["CODE_FAILURES_PER_WINDOW"]
+    return Window(int(config["CODE_FAILURE_WINDOW"]), int(config["CODE_FAILURES_PER_WINDOW"]))
+
+
+def _code_key() -> str:
+    return counters.client_key("code-failure", client())
+
+
+def code_lookups_blocked() -> bool:
+    """Whether this client has had too many failed code lookups lately (a valid code never
+    counts, so a campus NAT opening hundreds of good codes is never held back)."""
+    window = _code_window()
+    return counters.total("code-failure", _code_key(), window) >= window.limit
 
 
 def failed_code_lookup() -> None:
-    _counter("code-failures").add(client(), current_app.config["CODE_FAILURE_WINDOW"])
+    counters.add("code-failure", _code_key(), _code_window())
 
 
-def open_ballot_allowed(group_id: int) -> bool:
-    """Count one ballot from this client on an open link; False when over the limit."""
-    if not open_ballot_within_limit(group_id):
-        return False
-    count_open_ballot(group_id)
-    return True
+# --- open links -----------------------------------------------------------------------------------
 
 
-def open_ballot_within_limit(group_id: int) -> bool:
+def open_ballot_window(group_id: int, per_minute: int | None = None) -> Window:
+    """At most the group's ``per_address_per_minute`` ballots from one client in any minute."""
+    if per_minute is None:
+        group = db.session.get(Group, group_id)  # the request has loaded it: no query
+        per_minute = group.per_address_per_minute if group is not None else 60
+    return Window(60, int(per_minute))
+
+
+def _open_key(group_id: int) -> str:
+    return counters.client_key("open-ballot", client(), group_id)
+
+
+def _group_key(group_id: int) -> str:
+    return f"g{group_id}"
+
+
+def take_open_ballot(group_id: int, per_minute: int | None = None) -> list[counters.Slot] | None:
+    """Count one ballot from this client on an open link, and its arrival, if the client is
+    under its rate: where they were counted (``give_back`` if the ballot is not stored after
+    all); None, with nothing counted, when it is at its limit."""
+    return counters.take("open-ballot", _open_key(group_id), open_ballot_window(group_id, per_minute),
+                         also=[("arrivals", _group_key(group_id), ARRIVALS)])
+
+
+def give_back(slots: list[counters.Slot] | None) -> None:
+    """Uncount a ballot ``take_open_ballot`` counted and that was not stored."""
+    if slots:
+        counters.give_back(slots)
+
+
+def open_ballot_allowed(group_id: int, per_minute: int | None = None) -> bool:
+    """Count one ballot from this client on an open link, and its arrival; False, with nothing
+    counted but the refusal (shown on the round's console page), when the client is at its limit."""
+    if take_open_ballot(group_id, per_minute) is not None:
+        return True
+    counters.add("refused", _group_key(group_id), ARRIVALS)
+    return False
+
+
+def open_ballot_within_limit(group_id: int, per_minute: int | None = None) -> bool:
     """Whether this client may cast one more ballot on an open link now (counts nothing)."""
-    config = current_app.config
-    return _counter("open-ballots").count(f"{client()} {group_id}", config["OPEN_BALLOT_WINDOW"]) < config[
-        "OPEN_BALLOTS_PER_WINDOW"
-    ]
+    window = open_ballot_window(group_id, per_minute)
+    return counters.total("open-ballot", _open_key(group_id), window) < window.limit
 
 
-def count_open_ballot(group_id: int) -> None:
-    """Count one ballot from this client on an open link."""
-    _counter("open-ballots").add(f"{client()} {group_id}", current_app.config["OPEN_BALLOT_WINDOW"])
+def count_open_ballot(group_id: int, per_minute: int | None = None) -> None:
+    """Count one ballot from this client on an open link, and its arrival."""
+    counters.add_all([("open-ballot", _open_key(group_id), open_ballot_window(group_id, per_minute)),
+                      ("arrivals", _group_key(group_id), ARRIVALS)])
+
+
+def count_arrival(group_id: int) -> None:
+    """Count one ballot arriving on a group (a code's: the open link's are counted with their
+    client's)."""
+    counters.add("arrivals", _group_key(group_id), ARRIVALS)
+
+
+def arrivals(group_ids: list[int]) -> dict[int, list[int]]:
+    """Ballots stored per minute on each group, the last ``ARRIVAL_MINUTES`` minutes, the
+    minute in progress last."""
+    counts = counters.per_minute("arrivals", [_group_key(g) for g in group_ids], ARRIVAL_MINUTES)
+    return {g: counts[_group_key(g)] for g in group_ids}
+
+
+def refusals(group_ids: list[int]) -> dict[int, list[int]]:
+    """Ballots refused per minute on each open link for their client's rate, as ``arrivals``."""
+    counts = counters.per_minute("refused", [_group_key(g) for g in group_ids], ARRIVAL_MINUTES)
+    return {g: counts[_group_key(g)] for g in group_ids}

@@ -215,6 +215,7 @@ def _derive_rows(round_: Round, spec: Any) -> None:
         row = groups.get(g.key) or Group(key=g.key, codes_issued=0)
         row.name, row.weight, row.access, row.expected = g.name, g.weight, g.access, g.expected
         row.once_per_device, row.position = g.once_per_device, i
+        row.per_address_per_minute, row.on_site = g.address_rate, g.on_site
         row.subjects = [by_code[c] for c in g.subjects]
         kept_groups.append(row)
     round_.groups = kept_groups
@@ -383,6 +384,10 @@ def spec_from_form(form: MultiDict, base: dict[str, Any]) -> dict[str, Any]:
         if rated:
             group["subjects"] = rated
         group["once_per_device"] = form.get(f"groups-{i}-once") == "on"
+        if form.get(f"groups-{i}-on-site") == "on":
+            group["on_site"] = True
+        else:
+            group.pop("on_site", None)
         groups.append(group)
     spec["groups"] = groups
 

@@ -122,6 +122,7 @@ def _typed_values(values: dict) -> dict:
         "expected": form.get(f"groups-{i}-expected", ""),
         "subjects": [c for c in re.split(r"[\s,，、]+", form.get(f"groups-{i}-subjects", "")) if c],
         "once_per_device": form.get(f"groups-{i}-once") == "on",
+        "on_site": form.get(f"groups-{i}-on-site") == "on",
     } for i in range(int(form.get("group_rows", 0) or 0))]
     rows = []
     for line in form.get("subjects", "").splitlines():

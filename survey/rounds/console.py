@@ -18,7 +18,8 @@ from ..database import unit_of_work
 from .lifecycle import TRANSITIONS, RoundStatus, accepting_state, aware, organizer_state
 from .closing import SYNC_LIMIT, close_in_background, sealed_count
 from .services import MOVE_EFFECTS, close_round, move_round
-from .turnout import round_turnout
+from ..respond.limits import ARRIVAL_MINUTES
+from .turnout import round_arrivals, round_turnout
 
 MOVE_NAMES = {"open": "开始评议", "close": "结束评议", "publish": "公布结果"}
 #: seconds between refreshes of the turnout pages while a round runs
@@ -38,6 +39,7 @@ def round_overview(slug: str):  # noqa: ANN201
         move_names=MOVE_NAMES,
         refresh=REFRESH_SECONDS if round_.state.takes_ballots else CLOSING_REFRESH_SECONDS if round_.state.box_sealed else None,
         totals=_totals(turnout), box=box_fingerprint(round_), custody=custody_of(round_),
+        arrivals=round_arrivals(round_) if round_.state.takes_ballots else None, minutes=ARRIVAL_MINUTES,
     )
 
 

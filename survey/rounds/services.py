@@ -72,8 +72,8 @@ def import_round(data: Any) -> Round:
     round_.items = [Item(key=it.key, text=it.text, weight=it.weight, position=i) for i, it in enumerate(spec.items)]
     round_.groups = [
         Group(key=g.key, name=g.name, weight=g.weight, access=g.access, expected=g.expected,
-              once_per_device=g.once_per_device, position=i,
-              subjects=[subjects[c] for c in g.subjects])
+              once_per_device=g.once_per_device, per_address_per_minute=g.address_rate, on_site=g.on_site,
+              position=i, subjects=[subjects[c] for c in g.subjects])
         for i, g in enumerate(spec.groups)
     ]
     db.session.add(round_)

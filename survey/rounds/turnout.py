@@ -19,6 +19,7 @@ class GroupTurnout:
     codes_issued: int
     codes_unused: int  #: 0 once the round is closed: closing destroys the codes
     ballots: int
+    paused: bool = False  #: an open link an organizer has paused
 
     @property
     def participation(self) -> float | None:
@@ -43,7 +44,25 @@ def round_turnout(round_: Round) -> list[GroupTurnout]:
         GroupTurnout(
             key=g.key, name=g.name, access=g.access, expected=g.expected,
             codes_issued=g.codes_issued, codes_unused=unused.get(g.id, 0),
-            ballots=ballots.get(g.id, 0),
+            ballots=ballots.get(g.id, 0), paused=g.paused,
         )
         for g in round_.groups
     ]
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Ballots arriving on one group, per minute, the minute in progress last; and the ballots
+    its open link refused for their client's rate. Counted with no address (survey.counters)."""
+
+    stored: list[int]
+    refused: list[int]
+
+
+def round_arrivals(round_: Round) -> dict[str, Arrivals]:
+    """Arrivals per minute of every group of the round, by group key, the last few minutes."""
+    from ..respond.limits import arrivals, refusals
+
+    ids = [g.id for g in round_.groups]
+    stored, refused = arrivals(ids), refusals(ids)
+    return {g.key: Arrivals(stored[g.id], refused[g.id]) for g in round_.groups}
