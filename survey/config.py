@@ -95,7 +95,7 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
 
 def _check_limits(config: dict[str, Any]) -> None:
     """Refuse at start a limit setting that would not work, naming it."""
-    if config.get("PROXY_COUNT"):
+    if config.get("PROXY_COUNT") and not config.get("TRUSTED_PROXIES"):  # beside it, it is ignored
         raise ValueError(
             "SURVEY_PROXY_COUNT is no longer read: it believed X-Forwarded-For from anyone who could reach the "
             "app. Set SURVEY_TRUSTED_PROXIES to your reverse proxy's address (e.g. 127.0.0.1) instead"

@@ -18,6 +18,8 @@ from .console_helpers import console_token, make_user, sign_in
 
 NAT = "10.20.30.40"
 URL = "/r/r2012/students"
+#: one answer, and the confirmation that the rest is left unanswered on purpose
+ANSWERS = {"a:B01:service": "satisfied", "confirm_partial": "1"}
 
 
 def vote(app: Flask, address: str = NAT, *, environ: dict[str, str] | None = None, url: str = URL):  # noqa: ANN201
@@ -27,8 +29,7 @@ def vote(app: Flask, address: str = NAT, *, environ: dict[str, str] | None = Non
     page = phone.get(url, environ_base=env)
     if page.status_code != 200:
         return page
-    return phone.post(url, environ_base=env,
-                      data={**page_tokens(page.get_data(as_text=True)), "a:B01:service": "satisfied"})
+    return phone.post(url, environ_base=env, data={**page_tokens(page.get_data(as_text=True)), **ANSWERS})
 
 
 def stored_ballots() -> int:
@@ -275,3 +276,87 @@ def test_pausing_is_for_organizers_and_for_open_links_only(app, client, group_of
     sign_in(other, "org")
     token = console_token(other)
     assert other.post("/console/rounds/r2012/groups/staff/pause", data={"csrf_token": token}).status_code == 400
+
+
+def test_the_round_page_counts_code_ballots_and_refusals_too(app, client, make_round, spec, issue_codes, clock) -> None:  # noqa: ANN001
+    spec["groups"][1]["per_address_per_minute"] = 2
+    round_ = make_round(spec)
+    codes = issue_codes(round_, "staff", 2)
+    for code in codes:
+        phone = app.test_client()
+        page = phone.get(f"/b/{code}")
+        assert phone.post(f"/b/{code}", data={**page_tokens(page.get_data(as_text=True)),
+                                               **ANSWERS}).status_code == 200
+    assert [vote(app).status_code for _ in range(4)] == [200, 200, 429, 429]
+    make_user("org", "organizer")
+    sign_in(client, "org")
+    page = client.get("/console/rounds/r2012").get_data(as_text=True)
+    staff, students = page.split("教职工", 1)[1].split("学生", 1)
+    assert "0 · 0 · 0 · 0 · 0 · 2" in staff
+    assert "0 · 0 · 0 · 0 · 0 · 2" in students and "被拒：0 · 0 · 0 · 0 · 0 · 2" in students
+
+
+# --- a paused link ---------------------------------------------------------------------------------
+
+
+def pause(app: Flask, action: str = "pause") -> None:
+    organizer = app.test_client()
+    sign_in(organizer, "org")
+    token = console_token(organizer)
+    assert organizer.post(f"/console/rounds/r2012/groups/students/{action}", data={"csrf_token": token}).status_code == 303
+
+
+def test_a_paused_link_tells_respondents_and_takes_nothing(app, second_app, group_of_300) -> None:  # noqa: ANN001
+    make_user("org", "organizer")
+    phone = second_app.test_client()
+    page = phone.get(URL)  # opened before the pause
+    pause(app)
+    closed = second_app.test_client().get(URL)
+    assert closed.status_code == 403 and "暂停" in closed.get_data(as_text=True)
+    sent = phone.post(URL, data={**page_tokens(page.get_data(as_text=True)), **ANSWERS})
+    assert sent.status_code == 403
+    text = sent.get_data(as_text=True)
+    assert "暂停" in text and 'value="satisfied" checked' in text.replace("checked=\"checked\"", "checked")
+    assert stored_ballots() == 0
+    pause(app, "resume")
+    again = phone.post(URL, data={**page_tokens(text), **ANSWERS})
+    assert again.status_code == 200 and stored_ballots() == 1
+
+
+# --- the least reading time ------------------------------------------------------------------------
+
+
+def test_the_least_reading_time_is_about_a_second_per_question_by_default(tmp_path) -> None:  # noqa: ANN001
+    from survey import create_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "s", "CODE_KEY": "c",
+                      "AUDIT_KEY": "a", "INSTANCE_PATH": str(tmp_path / "instance")})
+    assert app.config["MIN_SECONDS_PER_QUESTION"] == 1.0
+
+
+def test_a_ballot_sooner_than_its_page_can_be_read_is_refused_kindly(app, make_round, spec, clock) -> None:  # noqa: ANN001
+    """The students' page asks two questions: at one second each, a ballot posted 1.5 s after
+    its page was served is refused (nothing stored, the choices kept); 2 s after, it is taken."""
+    app.config["MIN_SECONDS_PER_QUESTION"] = 1.0
+    make_round(spec)
+    phone = app.test_client()
+    page = phone.get(URL)
+    form = {**page_tokens(page.get_data(as_text=True)), **ANSWERS}
+    clock.advance(1.5)
+    early = phone.post(URL, data=form)
+    assert early.status_code == 429 and early.headers["Retry-After"] == "1"
+    text = early.get_data(as_text=True)
+    assert "您提交得比阅读全部题目所需的时间还快" in text and "您的选择已保留" in text
+    assert stored_ballots() == 0
+    clock.advance(0.5)
+    assert phone.post(URL, data=form).status_code == 200
+    assert stored_ballots() == 1
+
+
+def test_the_reading_time_is_for_open_links_only(app, make_round, issue_codes, clock) -> None:  # noqa: ANN001
+    app.config["MIN_SECONDS_PER_QUESTION"] = 1.0
+    (code,) = issue_codes(make_round(), "staff", 1)
+    phone = app.test_client()
+    page = phone.get(f"/b/{code}")
+    assert phone.post(f"/b/{code}", data={**page_tokens(page.get_data(as_text=True)),
+                                           **ANSWERS}).status_code == 200

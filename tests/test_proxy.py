@@ -57,6 +57,12 @@ def test_the_client_is_the_rightmost_address_that_is_not_a_proxy_of_ours(tmp_pat
     assert seen(app, "127.0.0.1", "[2001:db8::7]:443").split()[0] == "2001:db8::7"
 
 
+def test_the_old_proxy_count_is_not_read(tmp_path) -> None:  # noqa: ANN001
+    """Beside SURVEY_TRUSTED_PROXIES (a settings file carried over) it changes nothing."""
+    app = make_app(tmp_path, PROXY_COUNT=1, TRUSTED_PROXIES="10.0.0.5")
+    assert seen(app, "127.0.0.1", "203.0.113.9").split()[0] == "127.0.0.1"
+
+
 def test_the_setting_comes_from_the_environment(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("SURVEY_TRUSTED_PROXIES", "10.0.0.5,127.0.0.1")
     app = make_app(tmp_path)

@@ -85,12 +85,18 @@ def give_back(slots: list[counters.Slot] | None) -> None:
         counters.give_back(slots)
 
 
+def count_refusal(group_id: int) -> None:
+    """Count one ballot refused on an open link for its client's rate (shown, per minute, on
+    the round's console page, with no address)."""
+    counters.add("refused", _group_key(group_id), ARRIVALS)
+
+
 def open_ballot_allowed(group_id: int, per_minute: int | None = None) -> bool:
     """Count one ballot from this client on an open link, and its arrival; False, with nothing
-    counted but the refusal (shown on the round's console page), when the client is at its limit."""
+    counted but the refusal, when the client is at its limit."""
     if take_open_ballot(group_id, per_minute) is not None:
         return True
-    counters.add("refused", _group_key(group_id), ARRIVALS)
+    count_refusal(group_id)
     return False
 
 

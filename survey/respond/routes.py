@@ -7,10 +7,17 @@ with one short transaction (``services``). Anything
 unusual (a malformed or incomplete form, a retry, a spent code, a full group, a client near its
 limit) goes the long way, through the form and the checks in their original order, which says
 what is wrong exactly as before; the short way has stored nothing by then.
+
+The limits (``limits``: a client's rate on an open link, failed code lookups, arrivals per
+group) are counted once for the installation, each in a short transaction of its own: before a
+ballot's transaction or after its commit, never inside it. An open link also refuses a ballot
+posted sooner than a person could have read its page, and takes none while an organizer has
+paused it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +31,7 @@ from ..codes.services import (
     KeyMismatch, check_code_key, device_mark_value, display_code, find_code_with_round,
 )
 from ..ballotbox.box import box_floor, public_key_of
+from ..codes.pausing import PAUSED_MESSAGE
 from ..database import end_read_without_transaction, read_without_transaction, write_unit_of_work
 from ..extensions import db
 from ..models import BallotCode, Group, Receipt, Round
@@ -31,7 +39,7 @@ from ..rounds.lifecycle import accepting_state, aware
 from ..rounds.services import round_spec
 from ..scorecard.tallies import spoiled_ballots
 from . import limits
-from .forms import BACK_TO_FORM, CONFIRM_PARTIAL, Questionnaire, make_ticket, read_ticket
+from .forms import BACK_TO_FORM, CONFIRM_PARTIAL, Questionnaire, make_ticket, read_ticket, ticket_age
 from .pages import pages
 from .services import (
     USED_MESSAGE, CodeAlreadyUsed, GroupFull, RoundNotTaking, new_receipt, receipt_exists, seal_vote, store_vote,
@@ -45,6 +53,8 @@ LARGE = "large"
 
 TOO_MANY_CODES = "尝试的评议码错误次数过多，请核对评议条后，过十分钟再试。"
 TOO_MANY_BALLOTS = "从您所在网络提交的评议过于频繁，请稍后再试。"
+TOO_SOON = ("您提交得比阅读全部题目所需的时间还快。您的选择已保留，请再逐项核对一遍，"
+            "约 {seconds} 秒后再点“提交评议”。")
 #: a mark without an end date (no closes_at) lasts this long
 DEVICE_MARK_DAYS = 60
 
@@ -176,6 +186,11 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
     code_id = code.id if code is not None else None  # the code object is gone after a rollback
     once = code is None and group.once_per_device
 
+    if code is None and group.paused:
+        if request.method == "GET":
+            return message(round_.title, PAUSED_MESSAGE, 403)
+        return questionnaire_again(round_, group, known, PAUSED_MESSAGE, 403)
+
     if request.method == "GET":
         if once and marked(round_, group):
             return message(round_.title, "您已在本设备上提交过本次评议，感谢您的参与！", 200)
@@ -183,14 +198,42 @@ def questionnaire(round_: Round, group: Group, *, code: BallotCode | None):  # n
     if request.form.get(BACK_TO_FORM):
         return back_to_form(round_, group, known)
 
+    if code is None:
+        wait = reading_time_left(known)
+        if wait > 0:
+            page, status = questionnaire_again(round_, group, known, TOO_SOON.format(seconds=math.ceil(wait)), 429)
+            return page, status, {"Retry-After": str(math.ceil(wait))}
+
     confirmed = request.form.get(CONFIRM_PARTIAL) == "1"
-    if not (once and marked(round_, group)) and (code_id is not None or limits.open_ballot_within_limit(group.id)):
+    if not (once and marked(round_, group)):
         cleaned = known.questionnaire.clean(request.form)
         if cleaned is not None and (confirmed or len(cleaned[0]) == known.questionnaire.question_count):
             response = cast_quickly(round_, group, known, *cleaned, code_id=code_id, once=once)
             if response is not None:
                 return response
     return cast_through_form(round_, group, known, code_id=code_id, once=once)
+
+
+def reading_time_left(known: Known) -> float:
+    """Seconds still missing, on an open link, from the least time a person needs to read the
+    page (``MIN_SECONDS_PER_QUESTION`` × its questions) since it was served; 0 when enough time
+    has passed, the check is off, or the ticket does not say when (it is then refused, or
+    recognised as a retry, by the checks that follow)."""
+    least = current_app.config["MIN_SECONDS_PER_QUESTION"] * known.questionnaire.question_count
+    if least <= 0:
+        return 0.0
+    age = ticket_age(request.form.get("ticket", ""))
+    return 0.0 if age is None else max(0.0, least - age)
+
+
+def questionnaire_again(round_: Round, group: Group, known: Known, why: str, status: int):  # noqa: ANN201
+    """The questionnaire again with the respondent's choices and comments kept and ``why`` at
+    its top: nothing was stored, nothing needs typing again. The ticket is the page's own, so
+    the page keeps its time and its receipt."""
+    form = known.questionnaire.form_class()
+    page = render_template("respond/questionnaire.html", round=round_, group=group, q=known.questionnaire,
+                           form=form, notice=why)
+    return page, status
 
 
 @dataclass(frozen=True)
@@ -264,14 +307,20 @@ def cast_quickly(
     """Store a clean ballot in one short transaction; None, with nothing stored, when anything
     is unusual (a retry, a spent code, a full group): the form's way then says what."""
     db.session().expire_on_commit = False  # nothing read below needs reloading after the commit
+    taken = None
+    if code_id is None:
+        taken = limits.take_open_ballot(group.id, group.per_address_per_minute)
+        if taken is None:  # at its rate: the form's way says so, after the checks before it
+            return None
     vote = _seal(round_, group, known, answers, comments, receipt, code_id)
     try:
         with write_unit_of_work():
             store_vote(vote, retry_is_error=True)
     except (CodeAlreadyUsed, GroupFull, RoundNotTaking, IntegrityError):
+        limits.give_back(taken)
         return None
-    if code_id is None:
-        limits.count_open_ballot(group.id)
+    if code_id is not None:
+        limits.count_arrival(group.id)
     response = current_app.make_response(receipt_page(round_, receipt, repeated=False))
     if once:
         set_device_mark(response, round_, group)
@@ -299,20 +348,31 @@ def cast_through_form(round_: Round, group: Group, known: Known, *, code_id: int
         return render_template("respond/unanswered.html", round=round_, group=group, missing=missing,
                                total=known.questionnaire.question_count, kept=form.kept_fields(),
                                ticket=form.ticket.data)
-    if code_id is None and not limits.open_ballot_allowed(group.id):
-        return message(round_.title, TOO_MANY_BALLOTS, 429)
+    taken = None
+    if code_id is None:
+        taken = limits.take_open_ballot(group.id, group.per_address_per_minute)
+        if taken is None:
+            limits.count_refusal(group.id)
+            return message(round_.title, TOO_MANY_BALLOTS, 429)
     vote = _seal(round_, group, known, form.answers(), form.comments(), receipt, code_id)
     try:
         with write_unit_of_work():
             cast = store_vote(vote)
     except (CodeAlreadyUsed, GroupFull) as exc:
+        limits.give_back(taken)
         return message(round_.title, str(exc), 409)
     except RoundNotTaking as exc:
+        limits.give_back(taken)
         return message(round_.title, str(exc), 403)
     except IntegrityError:  # a concurrent copy of this very page won the race
+        limits.give_back(taken)
         if receipt_exists(round_, receipt):
             return receipt_page(round_, receipt, repeated=True)
         raise
+    if cast.repeated:
+        limits.give_back(taken)
+    elif code_id is not None:
+        limits.count_arrival(group.id)
     response = current_app.make_response(receipt_page(round_, cast.receipt, repeated=cast.repeated))
     if once:
         set_device_mark(response, round_, group)
