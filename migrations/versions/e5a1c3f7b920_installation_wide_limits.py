@@ -8,7 +8,7 @@ servers every limit multiplied, and a restart reset it. They are now counted onc
 its on-site flag and the organizer's pause.
 
 Revision ID: e5a1c3f7b920
-Revises: f3b9d6e1c274
+Revises: a6c1e9d4f702
 Create Date: 2026-11-28 10:00:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5a1c3f7b920'
-down_revision = 'f3b9d6e1c274'
+down_revision = 'a6c1e9d4f702'
 branch_labels = None
 depends_on = None
 
