@@ -81,7 +81,6 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         }
     app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
     _check_limits(app.config)
-    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https://"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(instance / "secret_key")
     if not app.config.get("CODE_KEY"):

@@ -10,6 +10,7 @@ machine that made it, so the CLI refuses and the console warns before issuing un
 from __future__ import annotations
 
 import ipaddress
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -33,6 +34,29 @@ def stored(key: str) -> str | None:
 def public_base_url() -> str:
     """The address phones reach this service at, without a trailing slash."""
     return (stored(BASE_URL_KEY) or str(current_app.config["BASE_URL"])).rstrip("/")
+
+
+#: how long a process trusts what it read of the public address's scheme (seconds): another
+#: process that stores a new address is followed within this time
+_SCHEME_TTL = 10.0
+
+
+def serves_https() -> bool:
+    """Whether the public address is https: the one rule for every cookie's ``Secure`` flag
+    (the console's, the phone pages' session, the once-per-device mark). Read from
+    ``public_base_url``, so an address stored with ``config set-base-url https://…`` counts,
+    not only ``SURVEY_BASE_URL``."""
+    now = time.monotonic()
+    seen = current_app.extensions.get("survey.scheme")
+    if seen is None or now - seen[0] > _SCHEME_TTL:
+        seen = (now, public_base_url().startswith("https://"))
+        current_app.extensions["survey.scheme"] = seen
+    return seen[1]
+
+
+def forget_scheme() -> None:
+    """After the public address was stored: this process reads it afresh."""
+    current_app.extensions.pop("survey.scheme", None)
 
 
 def base_url_source() -> str:
@@ -75,6 +99,7 @@ def set_base_url(url: str) -> str:
     else:
         setting.value = url
     db.session.flush()
+    forget_scheme()
     from .auth import audit
 
     audit.record("settings.change", setting=BASE_URL_KEY, value=url)

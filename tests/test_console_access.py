@@ -150,6 +150,20 @@ def test_console_cookie_is_its_own_short_lived_httponly_lax_secure_cookie(client
     assert "Expires" not in cookie and "Max-Age" not in cookie
 
 
+@pytest.mark.usefixtures("accounts")
+def test_a_stored_https_address_makes_the_cookies_secure(app, runner) -> None:  # noqa: ANN001
+    """The public address has one source for cookies as for QR codes: an address stored with
+    ``config set-base-url`` decides ``Secure``, whatever ``SURVEY_BASE_URL`` says."""
+    app.config["BASE_URL"] = "http://localhost:5000"
+    plain = app.test_client()
+    cookie = next(c for c in sign_in(plain, "org").headers.getlist("Set-Cookie") if c.startswith("survey_console="))
+    assert "Secure" not in cookie
+    assert runner.invoke(args=["config", "set-base-url", "https://pingyi.example.edu.cn"]).exit_code == 0
+    secure = app.test_client()
+    cookie = next(c for c in sign_in(secure, "org").headers.getlist("Set-Cookie") if c.startswith("survey_console="))
+    assert "Secure" in cookie
+
+
 def test_console_pages_have_their_own_headers_and_phone_pages_keep_theirs(app, client, make_round) -> None:  # noqa: ANN001
     make_round()
     make_user("org", "organizer")

@@ -1,7 +1,8 @@
 """Two session cookies: the phone pages' and the console's.
 
-The phone pages keep Flask's ``session`` cookie: it remembers for 120 days that a browser
-answered an open link. The console (``/console``, ``/login``, ``/logout``) gets its own cookie,
+The phone pages keep Flask's ``session`` cookie: it carries the CSRF token of the questionnaire
+and nothing else (the once-per-device mark is a cookie of its own, ``voted-<round>-<group>``,
+set by ``survey.respond``). The console (``/console``, ``/login``, ``/logout``) gets its own cookie,
 signed under another salt so neither can stand in for the other: it lives only as long as the
 browser (no expiry date), is HttpOnly, SameSite=Lax, Secure when the public address is https,
 and the console ends it after ``CONSOLE_IDLE_MINUTES`` without a request (default 30) or
@@ -48,9 +49,10 @@ class SessionsByArea(SecureCookieSessionInterface):
         return "/" if in_console() else super().get_cookie_path(app)
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        if in_console():
-            return str(app.config.get("BASE_URL", "")).startswith("https://")
-        return super().get_cookie_secure(app)
+        """Both cookies are ``Secure`` when the public address is https (``serves_https``)."""
+        from ..settings import serves_https  # settings reads models, which import auth
+
+        return serves_https() or bool(app.config.get("SESSION_COOKIE_SECURE"))
 
     def get_cookie_httponly(self, app: Flask) -> bool:
         return True if in_console() else super().get_cookie_httponly(app)

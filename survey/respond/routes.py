@@ -34,6 +34,7 @@ from ..ballotbox.box import box_floor, public_key_of
 from ..codes.pausing import PAUSED_MESSAGE
 from ..database import end_read_without_transaction, read_without_transaction, write_unit_of_work
 from ..extensions import db
+from ..settings import serves_https
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
 from ..rounds.services import round_spec
@@ -119,7 +120,7 @@ def set_device_mark(response, round_: Round, group: Group):  # noqa: ANN001, ANN
     response.set_cookie(
         device_mark_name(round_, group), device_mark_value(round_.id, group.id), expires=expires,
         path=url_for("respond.open_link", slug=round_.slug, group_key=group.key),
-        secure=current_app.config["BASE_URL"].startswith("https://"), httponly=True, samesite="Lax",
+        secure=serves_https(), httponly=True, samesite="Lax",
     )
     return response
 
