@@ -597,7 +597,8 @@ def ballot_box_keygen(out: Path, round_slug: str | None, title: str | None, shar
 
 def register(app: Flask) -> None:
     from .auth.cli import audit_cli, users_cli
+    from .backup.cli import backup_command, restore_command
 
     for command in (rounds_cli, codes_cli, org_cli, qr_command, export_command, score_command, demo_command,
-                    users_cli, audit_cli, config_cli, ballot_box_cli):
+                    users_cli, audit_cli, config_cli, ballot_box_cli, backup_command, restore_command):
         app.cli.add_command(command)

@@ -63,6 +63,8 @@ ACTIONS: dict[str, str] = {
     "export": "导出数据",
     "scorecard.download": "下载评议结果",
     "settings.change": "修改设置",
+    "backup": "备份数据库",
+    "restore": "从备份恢复数据库",
     "audit.rekey": "审计日志改用密钥链（此前的记录已在密钥下重新计算）",
 }
 
