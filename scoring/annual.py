@@ -129,10 +129,14 @@ def load_annual_weights(path: str | Path) -> AnnualWeights:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(path, None, f"cannot read: {exc.strerror}") from None
+    from .input_limits import InputTooLarge, load_json_text
+
     try:
-        data = json.loads(text)
+        data = load_json_text(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, exc.lineno, f"not valid JSON: {exc.msg}") from None
+    except InputTooLarge as exc:
+        raise InputError(path, None, f"refused: the JSON is {exc}") from None
     try:
         return parse_annual_weights(data, str(path))
     except SpecError as exc:

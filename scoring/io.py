@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import plain_text
 from .codes import answer_keys, combined
 from .errors import InputError
 from .scales import KEY_PATTERN, UNKNOWN
@@ -147,6 +148,10 @@ def _read_answers(path: Path, spec: RoundSpec) -> tuple[CodedAnswers, np.ndarray
         raise InputError(path, None, "not UTF-8 text") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = _drop_trailing_blank_rows(frame)
+    for column in ANSWER_COLUMNS[1:]:  # keys written behind an apostrophe (scoring.cells)
+        categories = list(frame[column].cat.categories)
+        if any(plain_text(c) != c for c in categories):
+            frame[column] = frame[column].astype(object).map(plain_text).astype("category")
 
     keys = {
         "group": spec.group_keys,
@@ -318,7 +323,7 @@ def _csv_rows(path: Path, required: Sequence[str],
                     continue
                 if len(fields) != len(names):
                     raise InputError(path, start, f"malformed CSV: expected {len(names)} fields, saw {len(fields)}")
-                yield start, {n: f.strip() for n, f in zip(names, fields)}
+                yield start, {n: plain_text(f.strip()) for n, f in zip(names, fields)}
     except csv.Error as exc:
         raise InputError(path, None, f"malformed CSV: {exc}") from None
     except UnicodeDecodeError:
@@ -339,8 +344,14 @@ def _xlsx_rows(path: Path, required: Sequence[str],
     number written as one: 85, not 85.0), empty rows are skipped."""
     from openpyxl import load_workbook
 
+    from .input_limits import InputTooLarge, check_xlsx
+
     try:
+        if path.is_file():  # the sizes its zip directory declares, before anything is unpacked
+            check_xlsx(path)
         book = load_workbook(path, read_only=True, data_only=True)
+    except InputTooLarge as exc:
+        raise InputError(path, None, f"workbook too large to read: it {exc}") from None
     except FileNotFoundError:
         raise InputError(path, None, "no such file") from None
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
@@ -483,7 +494,10 @@ def read_scorecard(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     text_columns = {"subject", "name", "grade", "flags"}
     if path.suffix.lower() == ".xlsx":
+        from .input_limits import check_xlsx
+
         try:
+            check_xlsx(path)
             raw = pd.read_excel(path, sheet_name=0, dtype=object)
         except (OSError, ValueError) as exc:
             raise InputError(path, None, f"cannot read workbook: {exc}") from None
@@ -537,9 +551,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_csv_frame(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write an already formatted (all-text) frame as UTF-8 CSV with a byte order mark."""
+    """Write an already formatted (all-text) frame as UTF-8 CSV with a byte order mark, text
+    that a spreadsheet would run as a formula made inert (:func:`~scoring.cells.inert_text`)."""
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        inert_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def inert_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every cell and header passed through :func:`~scoring.cells.inert_text`."""
+    from .cells import inert_text
+
+    out = frame.map(inert_text)
+    out.columns = [inert_text(c) for c in frame.columns]
+    return out
 
 
 def write_json(data: Any, path: str | Path) -> None:

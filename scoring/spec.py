@@ -529,10 +529,14 @@ def load_spec(path: str | Path, *, require_round: bool = False) -> RoundSpec:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SpecError(str(path), f"cannot read: {exc.strerror}") from None
+    from .input_limits import InputTooLarge, load_json_text
+
     try:
-        data = json.loads(text)
+        data = load_json_text(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{path}:{exc.lineno}", f"not valid JSON: {exc.msg}") from None
+    except InputTooLarge as exc:
+        raise SpecError(str(path), f"refused: the JSON is {exc}") from None
     try:
         return parse_spec(data, require_round=require_round)
     except SpecError as exc:

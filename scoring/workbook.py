@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .cells import inert_cell
 from .io import atomic_path
 from .scorecard import FLAG_NOTES, INT_COLUMNS, SCORE_COLUMNS, SHARE_COLUMNS, Scorecard
 from .spec import RoundSpec
@@ -71,6 +72,7 @@ def add_table_sheet(book: Any, title: str, frame: pd.DataFrame,
     formats = formats if formats is not None else {c: number_format(c) for c in columns}
     sheet.append(columns)
     for cell in sheet[1]:
+        inert_cell(cell)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -78,6 +80,8 @@ def add_table_sheet(book: Any, title: str, frame: pd.DataFrame,
     for record in frame.itertuples(index=False, name=None):
         values = [_cell(v, formats.get(c)) for c, v in zip(columns, record)]
         sheet.append(values)
+        for cell in sheet[sheet.max_row]:
+            inert_cell(cell)
         for j, v in enumerate(values):
             if v is None:
                 continue

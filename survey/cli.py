@@ -86,14 +86,20 @@ def _round(slug: str):  # noqa: ANN202
 @refusals
 def rounds_import(spec_path: Path, custody: str | None) -> None:
     """Create a draft round from a spec file; prints its slug."""
+    from scoring.input_limits import InputTooLarge, load_json_text
+
     from .rounds.services import SpecRefused, import_round
 
     try:
-        data = json.loads(spec_path.read_text(encoding="utf-8-sig"))
+        data = load_json_text(spec_path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise SpecRefused(f"{spec_path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecRefused(f"{spec_path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise SpecRefused(f"{spec_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except InputTooLarge as exc:
+        raise SpecRefused(f"{spec_path}: refused: the JSON is {exc}") from None
     if custody is not None and isinstance(data, dict):
         data["ballot_box"] = custody
     from .auth import audit

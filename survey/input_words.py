@@ -30,6 +30,7 @@ _MESSAGES: list[tuple[str, object]] = [
     (r"^malformed CSV: (.*)$", lambda m: f"CSV 格式有误（{m[1]}）"),
     (r"^not UTF-8 text$", lambda m: "不是 UTF-8 或 GBK 编码的文本文件"),
     (r"^not a valid xlsx workbook$", lambda m: "不是有效的 xlsx 工作簿"),
+    (r"^workbook too large to read: it (.*)$", lambda m: f"工作簿解压后过大，未读取（{m[1]}）"),
     (r"^empty file: expected a header line$", lambda m: "文件是空的：第一行应为列名"),
     (r"^empty sheet: expected a header row$", lambda m: "工作表是空的：第一行应为列名"),
     (r"^a value beyond the (\d+) headed columns$", lambda m: f"这一行在 {m[1]} 个有列名的列之外还有内容"),

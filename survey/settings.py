@@ -10,6 +10,7 @@ machine that made it, so the CLI refuses and the console warns before issuing un
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -87,12 +88,60 @@ def loopback_warning(url: str | None = None) -> str | None:
     )
 
 
+#: what a path of the public address may hold (RFC 3986's unreserved and sub-delimiters, ``:@/%``)
+_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
+#: a host name's label after IDNA encoding
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the public address printed into QR codes, or None.
+
+    Control characters (a NUL cannot even be stored by PostgreSQL), spaces, brackets outside an
+    IPv6 address and other characters that no valid URL holds are refused here, before
+    anything parses or stores them; as are a user name or password, a query and a fragment.
+    """
+    if any(ord(ch) < 0x21 or 0x7F <= ord(ch) <= 0x9F for ch in url):
+        return "含有控制字符或空白（contains a control character or a space）"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", a port that is not a number
+        return f"不是有效的网址（{exc}）"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "须以 http:// 或 https:// 开头，后接主机名"
+    if parts.username is not None or parts.password is not None:
+        return "不能含用户名或密码"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return "不能含查询参数（?）或片段（#）"
+    if not _PATH.fullmatch(parts.path) or re.search(r"%(?![0-9A-Fa-f]{2})", parts.path):
+        return "路径中含有网址不允许的字符"
+    host = parts.hostname
+    netloc_host = parts.netloc.rpartition("@")[2]
+    if netloc_host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"方括号中须为 IPv6 地址，而不是 {host!r}"
+    else:
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return f"主机名 {host!r} 无效"
+        if not all(_LABEL.fullmatch(label) for label in ascii_host.rstrip(".").split(".")):
+            return f"主机名 {host!r} 含有不允许的字符"
+    if port is not None and not 0 < port < 65536:
+        return f"端口 {port} 无效"
+    return None
+
+
 def set_base_url(url: str) -> str:
     """Store the public address (http or https, a host, no query); returns it as stored."""
     url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise SettingRefused(f"公共地址须为 http:// 或 https:// 开头的网址，例如 https://pingyi.example.edu.cn，而不是 {url!r}")
+    problem = base_url_problem(url)
+    if problem:
+        raise SettingRefused(f"公共地址须为 http:// 或 https:// 开头的有效网址，例如 https://pingyi.example.edu.cn；"
+                             f"{url!r} {problem}")
     setting = db.session.get(Setting, BASE_URL_KEY)
     if setting is None:
         db.session.add(Setting(key=BASE_URL_KEY, value=url))

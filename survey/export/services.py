@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from scoring.cells import inert_text
+
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Answer, Ballot, Comment, Group, Item, OrgRating, Round, Subject
@@ -30,13 +32,14 @@ class ExportRefused(ServiceError):
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """UTF-8 with a byte order mark, so that Excel shows Chinese text correctly."""
+    """UTF-8 with a byte order mark, so that Excel shows Chinese text correctly; text that a
+    spreadsheet would run as a formula is made inert (``scoring.cells.inert_text``)."""
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(header)
+        writer.writerow([inert_text(v) for v in header])
         for row in rows:
-            writer.writerow(row)
+            writer.writerow([inert_text(v) for v in row])
             count += 1
     return count
 
@@ -45,19 +48,9 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """The same CSV as ``write_csv``, as bytes: what the console streams."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([inert_text(v) for v in header])
+    writer.writerows([inert_text(v) for v in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def inert_in_spreadsheets(text: str) -> str:
-    """A comment as Excel will show it but never run it: anyone with an open QR can write one,
-    and a cell starting with ``=`` (or ``+ - @``) would be taken for a formula. A leading
-    apostrophe is the spreadsheet convention for "this is text"."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def answer_rows(round_: Round) -> list[tuple[str, str, str, str, str]]:
@@ -116,7 +109,7 @@ def export_files(round_: Round) -> dict[str, ExportFile]:
         "answers.csv": ExportFile(
             csv_bytes(("response_id", "group", "subject", "item", "answer"), answers), len(answers)),
         "comments.csv": ExportFile(
-            csv_bytes(("subject", "group", "text"), ((s, g, inert_in_spreadsheets(t)) for s, g, t in comments)),
+            csv_bytes(("subject", "group", "text"), comments),
             len(comments)),
         "org.csv": ExportFile(csv_bytes(("subject", "rater", "score"), ((s, r, f"{v:g}") for s, r, v in org)), len(org)),
         "spec.json": ExportFile(

@@ -9,6 +9,8 @@ import re
 from flask import Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from scoring.input_limits import InputTooLarge, load_json_text
+
 from ..auth.access import requires, round_for
 from ..console import bp
 from ..database import unit_of_work
@@ -150,9 +152,11 @@ def upload_spec(slug: str):  # noqa: ANN201
     upload = request.files.get("file")
     name = upload.filename if upload is not None and upload.filename else "spec.json"
     try:
-        data = json.loads((upload.read() if upload else b"").decode("utf-8-sig"))
+        data = load_json_text((upload.read() if upload else b"").decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecRefused(f"{name}: 不是有效的 JSON（not valid JSON: {exc}）") from None
+    except InputTooLarge as exc:
+        raise SpecRefused(f"{name}: 文件嵌套过深或过大，未导入（the JSON is {exc}）") from None
     try:
         with unit_of_work():
             replace_spec(round_, data)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from scoring.io import atomic_path, write_summary
+from scoring.io import atomic_path, inert_frame, write_summary
 from scoring.scorecard import Scorecard, build_scorecard
 from scoring.spec import RoundSpec
 from scoring.summary import round_summary
@@ -186,7 +186,7 @@ def _results(round_: Round, spec: RoundSpec, kept: Kept) -> RoundResults:
 
 def scorecard_csv(scorecard: Scorecard) -> bytes:
     """``scorecard.csv`` as bytes: UTF-8 with a byte order mark, the library's formatting."""
-    text = scorecard.formatted().to_csv(index=False, lineterminator="\n")
+    text = inert_frame(scorecard.formatted()).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8-sig")
 
 

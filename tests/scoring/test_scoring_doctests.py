@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["scoring.rules", "scoring.scorecard", "scoring.reliability"]
+MODULES = ["scoring.rules", "scoring.scorecard", "scoring.reliability", "scoring.cells", "scoring.input_limits"]
 
 
 @pytest.mark.parametrize("name", MODULES)
