@@ -9,6 +9,7 @@ import csv
 import json
 import re
 import stat
+import subprocess
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +24,12 @@ from survey.backup import postgres
 from survey.backup.postgres import ClientRefused, find_client
 
 from .conftest import AUDIT_KEY, CODE_KEY, SECRET, PhoneClient, page_tokens, receipt_of
+from .pg_server import find_bindir
 
-#: what a phone answers: the staff rate both subjects, the students B01 only
-ANSWERS = {"a:B01:service": "satisfied", "a:B01:conduct": "basic"}
+#: what a phone answers: the staff rate both subjects, the students B01 only; the comment is
+#: looked for in the backup, where it must not be readable
+COMMENT = "食堂排队时间太长希望增加窗口"
+ANSWERS = {"a:B01:service": "satisfied", "a:B01:conduct": "basic", "c:B01": COMMENT}
 STAFF_ANSWERS = {**ANSWERS, "a:B02:service": "dissatisfied"}
 
 
@@ -74,6 +78,16 @@ def fresh_app(app: Flask, url: str | None = None) -> Flask:
     return other
 
 
+def readable_text(backup: Path) -> str:
+    """What someone holding the backup file reads without any key: the SQLite file's bytes, or
+    the SQL that pg_restore writes out of a custom archive (whose table data is compressed)."""
+    if backup.read_bytes().startswith(b"SQLite format 3"):
+        return backup.read_bytes().decode("utf-8", errors="replace")
+    client = find_bindir() / "pg_restore"  # the test server's own version
+    return subprocess.run([str(client), "--file=-", str(backup)], capture_output=True, check=True).stdout.decode(
+        "utf-8", errors="replace")
+
+
 def response_ids(folder: Path) -> set[str]:
     with open(folder / "answers.csv", encoding="utf-8-sig", newline="") as fh:
         return {row["response_id"] for row in csv.DictReader(fh)}
@@ -94,6 +108,9 @@ def test_a_backup_taken_mid_round_restores_after_the_database_is_lost(app, clien
     taken = invoke(app, "backup", "--out", str(backup))
     assert "backup written" in taken.output
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    held = readable_text(backup)
+    assert spec["title"] in held  # what is stored in clear is read: the ballots below are not
+    assert COMMENT not in held and "satisfied" not in held
     lost = [cast(app.test_client(), f"/b/{codes[3]}"), cast(app.test_client(), "/r/r2012/students")]
 
     lose_database(app)
@@ -122,6 +139,8 @@ def test_a_backup_taken_mid_round_restores_after_the_database_is_lost(app, clien
     assert all(r in receipts for r in before + after)
     assert not any(r in receipts for r in lost)
     assert len(response_ids(tmp_path / "export")) == len(before) + len(after)
+    with open(tmp_path / "export" / "comments.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [row["text"] for row in csv.DictReader(fh)] == [COMMENT] * (len(before) + len(after))
 
 
 def new_empty_database(app: Flask, tmp_path: Path) -> str:

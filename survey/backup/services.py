@@ -14,12 +14,12 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select, text
 
-from ..database import sqlite_file, unit_of_work
+from ..database import unit_of_work
 from ..errors import Conflict, ServiceError
 from ..extensions import db
 from . import postgres
 from .files import kind_of, size_text
-from .sqlite import SQLiteBackupError, copy_into, restore_file, tables_in
+from .sqlite import SQLiteBackupError, copy_into, database_file, restore_file, tables_in
 
 Progress = Callable[[str], None]
 
@@ -44,6 +44,10 @@ class RestoreDone:
     revision: str | None
     #: what still needs doing before the service runs on the restored database
     notes: list[str] = field(default_factory=list)
+
+
+def sqlite_file() -> Path | None:
+    return database_file(db.engine.url)
 
 
 def _dialect() -> str:
@@ -96,7 +100,7 @@ def existing_tables() -> list[str]:
     """The tables of the configured database: none in a new, empty one."""
     if _dialect() == "sqlite":
         path = sqlite_file()
-        return tables_in(Path(path)) if path else []
+        return tables_in(path) if path else []
     rows = db.session.execute(text(
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
@@ -140,7 +144,9 @@ def restore_backup(source: Path, progress: Progress) -> RestoreDone:
                        "empty database, so that nothing in it is mixed with or overwritten by the backup")
     try:
         if dialect == "sqlite":
-            target = Path(sqlite_file() or "")
+            target = sqlite_file()
+            if target is None:
+                raise BackupRefused("the database is in memory: there is no file to restore into")
             progress(f"restoring {source} into {target} ...")
             db.session.remove()
             db.engine.dispose()
@@ -161,6 +167,8 @@ def _after_restore(source: Path) -> RestoreDone:
     from alembic.script import ScriptDirectory
 
     from ..auth import audit
+    from ..ballotbox.box import check_server_secret
+    from ..ballotbox.keys import BoxKeyMismatch
     from ..codes.services import KeyMismatch, check_code_key
     from ..models import Round
 
@@ -178,6 +186,10 @@ def _after_restore(source: Path) -> RestoreDone:
         check_code_key()
     except KeyMismatch as exc:
         done.notes.append(f"{exc} (instance/code_key of the installation the backup came from)")
+    try:
+        check_server_secret()
+    except BoxKeyMismatch as exc:
+        done.notes.append(f"{exc} (instance/ballot_box_key of the installation the backup came from)")
     problem = audit.key_problem()
     if problem:
         done.notes.append(f"{problem} (instance/audit_key of the installation the backup came from)")

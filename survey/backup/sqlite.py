@@ -11,8 +11,21 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import unquote
+
+from sqlalchemy.engine import URL
 
 from .files import private_output
+
+
+def database_file(url: URL) -> Path | None:
+    """The file of a SQLite URL (``file:`` URIs included), or None for a database in memory."""
+    path = url.database or ""
+    if path.startswith("file:"):  # a URI filename (``?uri=true``)
+        if "mode=memory" in path:
+            return None
+        path = unquote(path[5:].split("?", 1)[0])
+    return Path(path) if path and path != ":memory:" else None
 
 
 class SQLiteBackupError(Exception):
