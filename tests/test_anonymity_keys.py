@@ -14,14 +14,14 @@ from flask import Flask
 from survey import create_app
 from survey.config import instance_secret
 
-from .conftest import AUDIT_KEY, CODE_KEY, SECRET, page_tokens
+from .conftest import AUDIT_KEY, BALLOT_BOX_KEY, CODE_KEY, SECRET, page_tokens
 
 
 def twin(app: Flask, **config) -> Flask:  # noqa: ANN003
     """Another app on the same database, as after a restart with other settings."""
     other = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY,
-                        "AUDIT_KEY": AUDIT_KEY, "BASE_URL": app.config["BASE_URL"], "TESTING": True,
-                        "MIN_SECONDS_PER_QUESTION": 0, **config})
+                        "AUDIT_KEY": AUDIT_KEY, "BALLOT_BOX_KEY": BALLOT_BOX_KEY, "BASE_URL": app.config["BASE_URL"],
+                        "TESTING": True, "MIN_SECONDS_PER_QUESTION": 0, **config})
     other.instance_path = app.instance_path
     return other
 

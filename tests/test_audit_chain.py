@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from survey import create_app
 from survey.auth.audit import GENESIS, Head, entry_hash, legacy_entry_hash
 
-from .conftest import BALLOT_BOX_KEY, CODE_KEY, SECRET
+from .conftest import TEST_CONFIG
 from .console_helpers import make_user
 
 HEAD_LINE = "audit log head "
@@ -169,8 +169,7 @@ def test_another_audit_key_is_refused_rather_than_chained_after_the_log(app, run
     some_history(runner, make_round)
     count = len(log_rows())
     db.session.remove()
-    other = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY,
-                        "AUDIT_KEY": "not-the-audit-key", "BALLOT_BOX_KEY": BALLOT_BOX_KEY, "TESTING": True})
+    other = create_app({**TEST_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"], "AUDIT_KEY": "not-the-audit-key"})
     other.instance_path = app.instance_path
     with other.app_context():
         checked, broken = verify_chain()

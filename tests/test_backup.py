@@ -23,7 +23,7 @@ from survey import create_app
 from survey.backup import postgres
 from survey.backup.postgres import ClientRefused, find_client
 
-from .conftest import AUDIT_KEY, BALLOT_BOX_KEY, CODE_KEY, SECRET, PhoneClient, page_tokens, receipt_of
+from .conftest import TEST_CONFIG, PhoneClient, page_tokens, receipt_of
 from .pg_server import find_bindir
 
 #: what a phone answers: the staff rate both subjects, the students B01 only; the comment is
@@ -71,9 +71,7 @@ def lose_database(app: Flask) -> None:
 
 def fresh_app(app: Flask, url: str | None = None) -> Flask:
     """The service started again with the same keys and instance folder (on another database)."""
-    other = create_app({"DATABASE_URL": url or app.config["DATABASE_URL"], "SECRET_KEY": SECRET, "CODE_KEY": CODE_KEY,
-                        "AUDIT_KEY": AUDIT_KEY, "BALLOT_BOX_KEY": BALLOT_BOX_KEY, "BASE_URL": app.config["BASE_URL"],
-                        "TESTING": True})
+    other = create_app({**TEST_CONFIG, "DATABASE_URL": url or app.config["DATABASE_URL"]})
     other.instance_path = app.instance_path
     other.test_client_class = PhoneClient
     return other
