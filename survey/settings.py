@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ServiceError
 from .extensions import db
@@ -50,7 +51,13 @@ def serves_https() -> bool:
     now = time.monotonic()
     seen = current_app.extensions.get("survey.scheme")
     if seen is None or now - seen[0] > _SCHEME_TTL:
-        seen = (now, public_base_url().startswith("https://"))
+        try:
+            seen = (now, public_base_url().startswith("https://"))
+        except SQLAlchemyError:
+            # the database is out of reach (``/healthz`` answering 503, say): the configured
+            # address decides this response's cookies, and the next request reads again
+            db.session.rollback()
+            return str(current_app.config["BASE_URL"]).startswith("https://")
         current_app.extensions["survey.scheme"] = seen
     return seen[1]
 

@@ -398,7 +398,10 @@ class Gunicorn:
         self.log = folder / "gunicorn.log"
         instance = folder / "gunicorn-instance"
         self.env = {**gunicorn_env(app.config["DATABASE_URL"], self.port), "SURVEY_WORKERS": str(workers),
-                    "SURVEY_BALLOT_BOX_KEY": str(app.config["BALLOT_BOX_KEY"])}
+                    "SURVEY_BALLOT_BOX_KEY": str(app.config["BALLOT_BOX_KEY"]),
+                    # phones here speak plain http: an https address would make every cookie
+                    # Secure, and a phone that never sends its session back fails each form's check
+                    "SURVEY_BASE_URL": self.base}
         self.factory = f"survey:create_app({{'INSTANCE_PATH': {str(instance)!r}}})"
         self.process: subprocess.Popen | None = None
 

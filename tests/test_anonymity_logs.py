@@ -22,7 +22,7 @@ import pytest
 
 from survey.codes.services import normalize_code
 
-from .conftest import AUDIT_KEY, CODE_KEY, SECRET
+from .conftest import AUDIT_KEY, BALLOT_BOX_KEY, CODE_KEY, SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,8 @@ def free_port() -> int:
 def gunicorn_env(database_url: str, port: int, code_key: str = CODE_KEY) -> dict[str, str]:
     return {
         **os.environ, "SURVEY_DATABASE_URL": database_url, "SURVEY_SECRET_KEY": SECRET,
-        "SURVEY_CODE_KEY": code_key, "SURVEY_AUDIT_KEY": AUDIT_KEY, "SURVEY_BIND": f"127.0.0.1:{port}", "SURVEY_WORKERS": "1",
+        "SURVEY_CODE_KEY": code_key, "SURVEY_AUDIT_KEY": AUDIT_KEY, "SURVEY_BALLOT_BOX_KEY": BALLOT_BOX_KEY,
+        "SURVEY_BIND": f"127.0.0.1:{port}", "SURVEY_WORKERS": "1",
         "SURVEY_BASE_URL": "https://survey.example.edu.cn", "SURVEY_MIN_SECONDS_PER_QUESTION": "0",
     }
 

@@ -83,9 +83,12 @@ def test_flask_score_matches_python_m_scoring_on_the_export(scored_round, runner
     assert received == {"staff": 15, "students": 10}
 
 
-def test_flask_score_reads_grouped_tallies_not_every_answer(scored_round, runner, tmp_path, app) -> None:  # noqa: ANN001
-    """Besides the ballot-level rows for the interval, the answer table is only read grouped."""
+def test_scoring_at_close_reads_grouped_tallies_not_every_answer(scored_round, runner, tmp_path, app) -> None:  # noqa: ANN001
+    """Scoring a closed round (what the close keeps) reads the answer table grouped, besides the
+    ballot-level rows for the interval; ``flask score`` then reads only what was kept."""
     from survey.extensions import db
+    from survey.models import Round
+    from survey.scorecard.services import keep_results
 
     statements: list[str] = []
 
@@ -94,9 +97,15 @@ def test_flask_score_reads_grouped_tallies_not_every_answer(scored_round, runner
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
+        keep_results(db.session.get(Round, scored_round.id))
+        db.session.rollback()
+        scoring_at_close = list(statements)
+        statements.clear()
         assert runner.invoke(args=["score", scored_round.slug, "--out", str(tmp_path / "s.csv")]).exit_code == 0
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+    assert not [s for s in statements if "FROM answers" in s]
+    statements = scoring_at_close
     on_answers = [s.replace('"', "") for s in statements if "FROM answers" in s]
     ballot_level = [s for s in on_answers if s.startswith("SELECT answers.ballot_id, round_groups.key")]
     grouped = [s for s in on_answers if s not in ballot_level]
