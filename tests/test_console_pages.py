@@ -228,16 +228,44 @@ def test_cli_org_import_reads_gb18030_and_names_the_file(runner, make_round, tmp
     assert refused.exit_code != 0 and str(path) in refused.output and ".tmp" not in refused.output
 
 
-def test_export_zip_is_sealed_while_open_and_audited_when_closed(organizer, make_round, runner) -> None:  # noqa: ANN001
+def test_export_zip_is_sealed_while_open_and_audited_when_closed(app, make_round, runner) -> None:  # noqa: ANN001
+    """export.zip is an administrator's download (raw ballots, labelled with their group): sealed
+    while open, then served and audit-logged under the administrator's name."""
+    make_user("root", "admin")
+    admin = app.test_client()
+    sign_in(admin, "root")
     make_round(status="open")
-    assert organizer.get("/console/rounds/r2012/export.zip").status_code == 403
+    assert admin.get("/console/rounds/r2012/export.zip").status_code == 403
     assert runner.invoke(args=["rounds", "close", "r2012"]).exit_code == 0
-    answer = organizer.get("/console/rounds/r2012/export.zip")
+    answer = admin.get("/console/rounds/r2012/export.zip")
     assert answer.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(answer.get_data())).namelist()
     assert sorted(names) == ["r2012/answers.csv", "r2012/audit_head.txt", "r2012/comments.csv", "r2012/org.csv",
                              "r2012/spec.json"]
-    assert [a for a, _ in audit_rows()][-1] == "export"
+    from survey.extensions import db
+
+    last = db.session.execute(sa.text("SELECT action, actor FROM audit_log ORDER BY id DESC LIMIT 1")).one()
+    assert tuple(last) == ("export", "root")
+
+
+def test_export_zip_is_refused_to_organizers_and_reviewers(app, organizer, make_round, runner) -> None:  # noqa: ANN001
+    """Organizers and reviewers get 403 for the raw ballots, and nothing is logged as exported;
+    the round page says what the zip holds and why only administrators download it."""
+    make_round(status="closed")
+    make_user("rev", "reviewer", ["r2012"])
+    reviewer = app.test_client()
+    sign_in(reviewer, "rev")
+    before = len(audit_rows())
+    assert organizer.get("/console/rounds/r2012/export.zip").status_code == 403
+    assert reviewer.get("/console/rounds/r2012/export.zip").status_code == 403
+    assert [a for a, _ in audit_rows()[before:]].count("export") == 0
+    page = organizer.get("/console/rounds/r2012").get_data(as_text=True)
+    assert "原始选票（export.zip）" in page and "只限管理员下载" in page and "联系管理员" in page
+    assert "/console/rounds/r2012/export.zip" not in page
+    make_user("root", "admin")
+    admin = app.test_client()
+    sign_in(admin, "root")
+    assert "/console/rounds/r2012/export.zip" in admin.get("/console/rounds/r2012").get_data(as_text=True)
 
 
 def test_settings_page_sets_the_public_address_for_admins_only(app, client, make_round) -> None:  # noqa: ANN001

@@ -42,8 +42,11 @@ RIGHT_NAMES: dict[str, str] = {
     "org_ratings": "录入组织评价",
     "read_results": "查看已结束评议的结果",
     "review": "撰写领导点评、年度合并",
+    "export_ballots": "下载原始选票（export.zip）",
 }
 
+#: ``export_ballots`` is the administrators' alone: export.zip holds every ballot with its group,
+#: so a group of two hands over its two ballots whole; no other page shows a blanked group's answers
 RIGHTS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(RIGHT_NAMES),
     Role.organizer: frozenset({"manage_rounds", "issue_access", "view_turnout", "org_ratings", "read_results"}),

@@ -17,7 +17,7 @@ from ..console import bp
 from ..database import unit_of_work
 from .lifecycle import TRANSITIONS, RoundStatus, accepting_state, aware, organizer_state
 from .closing import SYNC_LIMIT, close_in_background, sealed_count
-from .services import MOVE_EFFECTS, close_round, move_round
+from .services import MOVE_EFFECTS, close_round, move_round, round_spec
 from ..respond.limits import ARRIVAL_MINUTES
 from .turnout import round_arrivals, round_turnout
 
@@ -40,6 +40,7 @@ def round_overview(slug: str):  # noqa: ANN201
         refresh=REFRESH_SECONDS if round_.state.takes_ballots else CLOSING_REFRESH_SECONDS if round_.state.box_sealed else None,
         totals=_totals(turnout), box=box_fingerprint(round_), custody=custody_of(round_),
         arrivals=round_arrivals(round_) if round_.state.takes_ballots else None, minutes=ARRIVAL_MINUTES,
+        display_min=round_spec(round_).scheme.display_min,
     )
 
 
@@ -141,7 +142,11 @@ def move(slug: str, action: str):  # noqa: ANN201
 
 @bp.get("/rounds/<slug>/export.zip")
 def export(slug: str):  # noqa: ANN201
-    """answers.csv, comments.csv, org.csv and spec.json in one zip, as ``flask export`` writes them."""
+    """answers.csv, comments.csv, org.csv and spec.json in one zip, as ``flask export`` writes them.
+
+    Administrators only (right ``export_ballots``; 403 for organizers and reviewers): the zip
+    holds every ballot with its group, so the answers of a group that rule 12 blanks on every
+    other page are in it whole. Each download is written to the audit log with who took it."""
     import io
     import zipfile
 
@@ -149,7 +154,7 @@ def export(slug: str):  # noqa: ANN201
 
     from ..export.services import export_files
 
-    round_ = round_for(slug, "manage_rounds")
+    round_ = round_for(slug, "export_ballots")
     if round_.state.results_sealed:
         abort(403)
     files = export_files(round_)
