@@ -9,6 +9,7 @@ is never half-defined.
 from __future__ import annotations
 
 import json
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,15 @@ from .scales import KEY_PATTERN, Scale, ScaleError, resolve_scale
 
 CHINA_TZ = timezone(timedelta(hours=8))
 METRICS = ("positive_share", "top_share", "negative_share", "public_score", "org_score")
-ACCESS_MODES = ("codes", "open")
+
+
+class GroupAccess(str, enum.Enum):
+    """How a group's respondents reach the questionnaire."""
+
+    codes = "codes"  #: single-use ballot codes, one per person
+    open = "open"  #: one QR link (an open link) for the whole group
+
+
 #: who keeps the key of a round's ballot box: the server (the default) or a 监票人 (teller)
 BALLOT_BOX_CUSTODIES = ("server", "teller")
 #: ballots one client address may cast on an open link per minute, unless the group says
@@ -66,7 +75,7 @@ class Group:
     name: str
     weight: float
     subjects: tuple[str, ...]  #: subject codes this group rates (all, unless the spec limits it)
-    access: str | None = None  #: "codes" or "open"; only the web service needs it
+    access: GroupAccess | None = None  #: only the web service needs it
     expected: int | None = None  #: the group's size, for participation
     once_per_device: bool = True
     #: an open link takes at most ``expected`` × ``cap_factor`` ballots
@@ -307,8 +316,10 @@ def _parse_groups(
         access = raw.get("access")
         if access is None and require_access:
             raise SpecError(f"{where}access", "must be 'codes' or 'open'")
-        if access is not None and access not in ACCESS_MODES:
+        if access is not None and access not in {a.value for a in GroupAccess}:
             raise SpecError(f"{where}access", "must be 'codes' or 'open'")
+        if access is not None:
+            access = GroupAccess(access)
         expected = raw.get("expected")
         if isinstance(expected, str):
             raise SpecError(f"{where}expected", f"must be a number, not text ({expected!r} is in quotes)")
@@ -329,7 +340,7 @@ def _parse_groups(
         once = raw.get("once_per_device", True)
         if not isinstance(once, bool):
             raise SpecError(f"{where}once_per_device", "must be true or false")
-        if access == "open" and weight > 0 and expected is None:
+        if access is GroupAccess.open and weight > 0 and expected is None:
             raise SpecError(
                 f"{where}expected",
                 "is required for a group with open access and a positive weight: it caps how many "

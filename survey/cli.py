@@ -114,13 +114,15 @@ def rounds_import(spec_path: Path, custody: str | None) -> None:
 
 
 @rounds_cli.command("template")
-@click.option("--kind", type=click.Choice(["branches", "party"]), default="branches", show_default=True,
-              help="branches: 基层党组织群众评议; party: 党员民主评议 (party members, scale party4)")
+@click.option("--kind", type=click.Choice(["branches", "offices", "members", "cadres", "party"]), default="branches",
+              show_default=True,
+              help="a built-in template, as the console's 新建评议 lists them: branches 基层党组织群众评议, offices "
+                   "机关部门满意度测评, members 党员民主评议 (party is its older name), cadres 干部测评")
 def rounds_template(kind: str) -> None:
     """Print a starting spec, in the words of the 2012 work plan; edit it, then import it."""
-    from .demo import template_spec
+    from .rounds.builtin import example_spec
 
-    click.echo(json.dumps(template_spec(kind), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(example_spec(kind), ensure_ascii=False, indent=2))
 
 
 @rounds_cli.command("open")
@@ -244,7 +246,7 @@ def rounds_status(slug: str) -> None:
     for t in round_turnout(round_):
         part = f"{t.participation:.1%}" if t.participation is not None else "-"
         click.echo(
-            f"{t.key:<12}{t.access:<8}{t.expected or '-':>9}{t.codes_issued:>8}{t.codes_unused:>8}{t.ballots:>9}{part:>11}"
+            f"{t.key:<12}{t.access.value:<8}{t.expected or '-':>9}{t.codes_issued:>8}{t.codes_unused:>8}{t.ballots:>9}{part:>11}"
         )
     box = box_fingerprint(round_)
     click.echo(f"ballot box: {custody_of(round_).value} ({custody_of(round_).label})"
@@ -463,7 +465,7 @@ def demo_command(quiet: bool, remove: bool) -> None:
     if round_ is not None:
         click.echo(f"\n{round_.title}  [{round_.status}]")
         for group in round_.groups:
-            if group.access == "open":
+            if group.is_open:
                 url = open_url(round_, group)
                 click.echo(f"\n{group.name}（{group.key}）开放链接: {url}")
                 click.echo(terminal_qr(url))

@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .web import is_loopback
+from .hosts import is_loopback_host
 
 TLS_CERT = "SURVEY_TLS_CERT"
 TLS_KEY = "SURVEY_TLS_KEY"
@@ -48,7 +48,7 @@ def network_binds(binds: Iterable[str]) -> list[str]:
     found = []
     for address in binds:
         host = bind_host(address)
-        if host is not None and not is_loopback(host):
+        if host is not None and not is_loopback_host(host):
             found.append(address)
     return found
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ServiceError
 from .extensions import db
+from .hosts import is_loopback_host
 from .models import Setting
 
 BASE_URL_KEY = "base_url"
@@ -74,13 +75,7 @@ def base_url_source() -> str:
 
 def is_loopback(url: str) -> bool:
     """Whether ``url`` points at this machine only (localhost, 127.x.x.x, ::1)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host in ("localhost", "") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname)
 
 
 def loopback_warning(url: str | None = None) -> str | None:

@@ -5,7 +5,6 @@ the interactive debugger on an address others can reach."""
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import logging
 import re
 
@@ -14,6 +13,7 @@ from flask import Flask, Response, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from .errors import ServiceError
+from .hosts import is_loopback_host
 
 #: a ballot code in a URL: the path ``/b/<code>`` (``b`` perhaps percent-encoded, as a raw
 #: request line may carry it) or the entry form's ``?code=...``; and the token of a 监票人's
@@ -149,16 +149,6 @@ def _gzip(response: Response) -> Response:
     return response
 
 
-LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def refuse_public_debugger(app: Flask) -> None:
@@ -173,7 +163,7 @@ def refuse_public_debugger(app: Flask) -> None:
     if debugger is None:
         debugger = get_debug_flag()
     host = str(ctx.params.get("host") or "127.0.0.1")
-    if debugger and not is_loopback(host):
+    if debugger and not is_loopback_host(host):
         raise click.UsageError(
             f"refusing --debug on {host}: the debugger shows tracebacks and a console to anyone who "
             "can reach it; use --host 127.0.0.1, or leave out --debug"

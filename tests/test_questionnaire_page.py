@@ -162,7 +162,7 @@ def test_each_page_view_gets_its_own_ticket(client, questionnaire_url) -> None: 
 
 def big_spec(spec: dict) -> dict:  # noqa: D103
     """8 subjects, each with a 公开承诺, and the five items of the 2012 work plan."""
-    from survey.demo import TEMPLATE_ITEMS
+    from survey.rounds.builtin import TEMPLATE_ITEMS
 
     spec["subjects"] = [
         {"code": f"B{n:02d}", "name": f"第{n}党支部（某某学院教工第{n}党支部）",

@@ -329,9 +329,9 @@ def test_round_overview_links_to_the_results_once_closed(rounds, client) -> None
 
 def test_party_round_pages_speak_of_party_members(make_round, client) -> None:  # noqa: ANN001
     """党员民主评议: people as subjects, party4; the one-third rule in words; 党员, not 单位."""
-    from survey.demo import template_spec
+    from survey.rounds.builtin import example_spec
 
-    spec = template_spec("party")
+    spec = example_spec("members")
     del spec["opens_at"], spec["closes_at"]
     items = [i["key"] for i in spec["items"]]
     ballots = [(g, {**{("P0001", i): ("unqualified" if k < 2 else "excellent") for i in items},

@@ -43,9 +43,9 @@ def test_remark_saved_edited_and_deleted(round_2025) -> None:  # noqa: ANN001
 
 def test_remarks_wait_for_the_round_to_close(make_round) -> None:  # noqa: ANN001
     from survey.scorecard.remarks import save_remark
-    from survey.scorecard.services import ScorecardSealed
+    from survey.rounds.lifecycle import ResultsSealed
 
-    with pytest.raises(ScorecardSealed):
+    with pytest.raises(ResultsSealed):
         save_remark(make_round(spec_for("open1", 2025)), "B01", text="x", reviewer_name="y", author="z")
 
 

@@ -122,9 +122,10 @@ def test_combined_figures_are_blank_below_display_min(make_round) -> None:  # no
 
 
 def test_sealed_round_gives_no_results(make_round) -> None:  # noqa: ANN001
-    from survey.scorecard.services import ScorecardSealed, round_results
+    from survey.rounds.lifecycle import ResultsSealed
+    from survey.scorecard.services import round_results
 
-    with pytest.raises(ScorecardSealed):
+    with pytest.raises(ResultsSealed):
         round_results(make_round(SPEC, status="open"))
 
 

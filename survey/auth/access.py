@@ -29,6 +29,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..errors import Forbidden
 from ..models import Role, Round, RoundStatus, User
+from ..rounds.lifecycle import refuse_while_sealed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,25 +138,8 @@ def round_for(slug: str, right: str | None = None) -> Round:
 
 
 def results_round(slug: str) -> Round:
-    """``round_for`` for result pages: also 403 while results are sealed (draft or open),
-    administrators included."""
+    """``round_for`` for result pages: also 403 while results are sealed (draft, open or
+    closing), administrators included."""
     round_ = round_for(slug, "read_results")
-    if round_.state.results_sealed:
-        raise ResultsSealed(sealed_words(round_))
+    refuse_while_sealed(round_)
     return round_
-
-
-class ResultsSealed(Forbidden):
-    """A result page of a round whose results are sealed: 403, saying so (not "没有权限",
-    which would send an administrator looking for a right nobody has)."""
-
-    title = "结果封存"
-
-
-def sealed_words(round_: Round) -> str:
-    """Why nobody sees this round's results yet, in words."""
-    state = round_.state
-    now = {RoundStatus.draft: "评议尚未开始", RoundStatus.open: "评议进行中",
-           RoundStatus.closing: "评议已结束，正在计票"}.get(state, "评议进行中")
-    return (f"{now}，结果封存：在评议结束、开箱计票之前，任何人（包括管理员）都只能看到参评人数，"
-            "看不到得分、比例、等次和意见。")

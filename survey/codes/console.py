@@ -14,7 +14,7 @@ from ..console import bp
 from ..database import unit_of_work
 from ..errors import ServiceError
 from ..export.services import csv_bytes
-from ..models import Group, Round
+from ..models import Group, GroupAccess, Round
 from ..qr import qr_bytes
 from ..rounds.services import round_spec
 from ..settings import loopback_warning, public_base_url
@@ -25,13 +25,13 @@ from .services import MAX_CODES_PER_CALL, issue_ballot_codes, open_url, void_unu
 from .sheet import slips_pdf
 
 
-def _group(round_: Round, key: str, access: str) -> Group:
+def _group(round_: Round, key: str, access: GroupAccess) -> Group:
     group = round_.group(key)
     if group is None:
         abort(404)
-    if group.access != access:
+    if group.mode is not access:
         raise ServiceError(
-            f"群体“{group.name}”" + ("凭评议码参评，没有开放链接。" if access == "open" else "使用开放链接参评，不发评议码。")
+            f"群体“{group.name}”" + ("凭评议码参评，没有开放链接。" if access is GroupAccess.open else "使用开放链接参评，不发评议码。")
         )
     return group
 
@@ -50,7 +50,7 @@ def _file_stem(round_: Round, group: Group) -> str:
 def issue_codes(slug: str, key: str):  # noqa: ANN201
     """Issue a batch: the file is the only place the codes ever appear."""
     round_ = round_for(slug, "issue_access")
-    group = _group(round_, key, "codes")
+    group = _group(round_, key, GroupAccess.codes)
     warning = loopback_warning()
     error = None
     again = False
@@ -116,7 +116,7 @@ def _unused(round_: Round, group: Group) -> int:
 @bp.post("/rounds/<slug>/groups/<key>/codes/void")
 def void_codes(slug: str, key: str):  # noqa: ANN201
     round_ = round_for(slug, "issue_access")
-    _group(round_, key, "codes")
+    _group(round_, key, GroupAccess.codes)
     if request.form.get("confirm") != "yes":
         raise ServiceError("请勾选确认框后再作废。")
     with unit_of_work():
@@ -129,7 +129,7 @@ def void_codes(slug: str, key: str):  # noqa: ANN201
 @bp.get("/rounds/<slug>/groups/<key>/link")
 def open_link(slug: str, key: str):  # noqa: ANN201
     round_ = round_for(slug, "issue_access")
-    group = _group(round_, key, "open")
+    group = _group(round_, key, GroupAccess.open)
     return render_template(
         "console/open_link.html", round=round_, group=group, url=open_url(round_, group), warning=loopback_warning(),
         cap=round_spec(round_).group(key).cap,
@@ -140,7 +140,7 @@ def open_link(slug: str, key: str):  # noqa: ANN201
 def pause_link(slug: str, key: str, action: str):  # noqa: ANN201
     """Pause or resume one open link (the round runs on)."""
     round_ = round_for(slug, "manage_rounds")
-    _group(round_, key, "open")
+    _group(round_, key, GroupAccess.open)
     with unit_of_work():
         group = set_paused(round_, key, action == "pause")
     flash(f"开放链接“{group.name}”" + ("已暂停：扫码者将看到暂停说明，提交不被接收。" if group.paused else "已恢复接收提交。"), "ok")
@@ -154,7 +154,7 @@ def pause_link(slug: str, key: str, action: str):  # noqa: ANN201
 def open_link_file(slug: str, key: str, name: str):  # noqa: ANN201
     """The QR as PNG or SVG, or the A4 poster; ``?download=1`` saves it as a file."""
     round_ = round_for(slug, "issue_access")
-    group = _group(round_, key, "open")
+    group = _group(round_, key, GroupAccess.open)
     url = open_url(round_, group)
     if name == "poster.pdf":
         window = window_words(round_.opens_at, round_.closes_at)

@@ -20,7 +20,7 @@ def set_paused(round_: Round, group_key: str, paused: bool) -> Group:
     group = round_.group(group_key)
     if group is None:
         raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
-    if group.access != "open":
+    if not group.is_open:
         raise ServiceError(f"群体“{group.name}”凭评议码参评，没有开放链接可暂停。")
     if not round_.state.takes_codes and paused:
         raise ServiceError("评议已经结束，链接不再接收提交，无需暂停。")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import defer
 
 from ..errors import NotFound, ServiceError
 from ..extensions import db
-from ..models import BallotCode, Group, KeyFingerprint, Round
+from ..models import BallotCode, Group, GroupAccess, KeyFingerprint, Round
 
 #: no 0/O, 1/I/L, U: codes are read off paper and typed on phones
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -141,7 +141,7 @@ def open_link_of(round_: Round, group_key: str) -> str:
     group = round_.group(group_key)
     if group is None:
         raise NotFound(f"round {round_.slug!r} has no group {group_key!r}")
-    if group.access != "open":
+    if not group.is_open:
         raise CodeRefused(
             f"group {group_key!r} answers by single-use codes, so it has no open link "
             f"(print its slips with: flask --app survey codes sheet {round_.slug} --group {group_key} --count N --out slips.pdf)"
@@ -158,7 +158,7 @@ def issue_ballot_codes(round_: Round, group_key: str, count: int) -> list[Issued
     if group is None:
         keys = ", ".join(g.key for g in round_.groups)
         raise NotFound(f"round {round_.slug!r} has no group {group_key!r} (groups: {keys})")
-    if group.access != "codes":
+    if group.mode is not GroupAccess.codes:
         raise CodeRefused(
             f"group {group_key!r} takes open access: it has one QR link for everyone, not ballot codes "
             f"(print it with: flask --app survey qr {round_.slug} --group {group_key} --out poster.png)"

@@ -21,6 +21,8 @@ from flask import Blueprint, Flask, Response, current_app, redirect, request, se
 from flask_login import current_user, logout_user
 
 from ..extensions import csrf
+from ..models import Round
+from ..rounds.lifecycle import sealed_words
 from ..web import MESSAGE_TEMPLATES
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -65,20 +67,26 @@ NAV: list[NavLink] = [
 
 @dataclass(frozen=True)
 class RoundLink:
-    """A link on a round's overview page: ``endpoint`` takes ``slug``; ``when`` names a state
-    predicate (``results_sealed`` negated with ``not ``) that must hold for it to show."""
+    """A link on a round's overview page: ``endpoint`` takes ``slug``; shown to whoever holds
+    ``right``, and, for a page of results, only once they are out (the lifecycle's
+    ``results_sealed``, the same rule the page itself enforces)."""
 
     endpoint: str
     label: str
     right: str | None = None
-    when: str | None = None
+    of_results: bool = False
+
+    def shows(self, round_: Round, user: object) -> bool:
+        if self.of_results and round_.state.results_sealed:
+            return False
+        return self.right is None or user.can(self.right)
 
 
 ROUND_LINKS: list[RoundLink] = [
-    RoundLink("console.scorecard", "评议结果", "read_results", "not results_sealed"),
-    RoundLink("console.rectify", "整改清单", "read_results", "not results_sealed"),
-    RoundLink("console.feedback_links", "向本人反馈", "manage_rounds", "not results_sealed"),
-    RoundLink("console.annual", "年度考核合并", "review", "not results_sealed"),
+    RoundLink("console.scorecard", "评议结果", "read_results", of_results=True),
+    RoundLink("console.rectify", "整改清单", "read_results", of_results=True),
+    RoundLink("console.feedback_links", "向本人反馈", "manage_rounds", of_results=True),
+    RoundLink("console.annual", "年度考核合并", "review", of_results=True),
 ]
 
 
@@ -130,6 +138,7 @@ def console_globals() -> dict:
         "console_nav": [link for link in NAV if link.endpoint in endpoints],
         "round_links": [link for link in ROUND_LINKS if link.endpoint in endpoints],
         "console_has": endpoints.__contains__,
+        "sealed_words": sealed_words,
     }
 
 

@@ -23,13 +23,9 @@ from sqlalchemy import select
 
 from scoring.cells import inert_text
 
-from ..errors import ServiceError
 from ..extensions import db
 from ..models import Answer, Ballot, Comment, Group, Item, OrgRating, Round, Subject
-
-class ExportRefused(ServiceError):
-    pass
-
+from ..rounds.lifecycle import refuse_while_sealed
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """UTF-8 with a byte order mark, so that Excel shows Chinese text correctly; text that a
@@ -85,12 +81,7 @@ class ExportFile:
 def export_files(round_: Round) -> dict[str, ExportFile]:
     """The files of an export, as bytes: the CLI writes them into a folder, the console
     streams them as a zip. Refused while the round is draft or open: results stay sealed."""
-    if round_.state.results_sealed:
-        raise ExportRefused(
-            f"评议“{round_.title}”{round_.state.label}，结束前答案保密 "
-            f"(round {round_.slug!r} is {round_.status}: answers stay sealed until it is closed "
-            f"(flask --app survey rounds close {round_.slug}))"
-        )
+    refuse_while_sealed(round_)
     answers = answer_rows(round_)
     comments = db.session.execute(
         select(Subject.code, Group.key, Comment.text)

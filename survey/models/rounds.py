@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from scoring.io import RATER_MAX
+from scoring.spec import GroupAccess  # re-exported: the web service's groups use the spec's enum
 
 from ..rounds.lifecycle import RoundStatus
 from .base import Base
@@ -174,7 +175,7 @@ class Group(Base):
     key: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     weight: Mapped[float] = mapped_column(Float)
-    #: "codes": single-use ballot codes; "open": one QR link for the whole group
+    #: a ``GroupAccess`` value, stored as its string; read it as ``mode``
     access: Mapped[str] = mapped_column(String(8))
     #: the group's size, for participation
     expected: Mapped[int | None]
@@ -196,9 +197,19 @@ class Group(Base):
     round: Mapped[Round] = relationship(back_populates="groups")
     subjects: Mapped[list[Subject]] = relationship(secondary=group_subjects, order_by="Subject.position")
 
+    @property
+    def mode(self) -> GroupAccess:
+        """How its respondents reach the questionnaire, as the enum."""
+        return GroupAccess(self.access)
+
+    @property
+    def is_open(self) -> bool:
+        """Answered through one open link (QR) rather than single-use codes."""
+        return self.mode is GroupAccess.open
+
     __table_args__ = (
         UniqueConstraint("round_id", "key"),
-        CheckConstraint("access IN ('codes', 'open')", name="access_known"),
+        CheckConstraint(f"access IN ({', '.join(repr(a.value) for a in GroupAccess)})", name="access_known"),
     )
 
 

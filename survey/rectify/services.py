@@ -24,7 +24,7 @@ from ..extensions import db
 from ..models import Rectification, RectificationStatus, Round
 from ..scorecard.detail import subject_detail
 from ..scorecard.history import round_order, rounds_with_subject
-from ..scorecard.services import RoundResults, results_sealed, round_results
+from ..scorecard.services import RoundResults, round_results
 from ..scorecard.words import metric_words, rule_words
 
 TEXT_MAX = 2000
@@ -182,7 +182,7 @@ def effects(round_: Round, entries: list[Rectification] | None = None,
     here = round_order(round_)
     for entry in entries_of(round_) if entries is None else entries:
         later = next((r for r in rounds_with_subject(entry.subject_code)
-                      if round_order(r) > here and not results_sealed(r)), None)
+                      if round_order(r) > here and not r.state.results_sealed), None)
         before, before_mean = entry.figure, None
         if entry.item_key is not None:
             before_mean = _item(results_of(round_), entry.subject_code, entry.item_key, "mean")

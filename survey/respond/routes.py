@@ -173,7 +173,7 @@ def open_link(slug: str, group_key: str):
     if found is None:
         return message("未找到问卷", "没有找到这个评议问卷，请核对二维码或链接。", 404)
     round_, group = found
-    if group.access != "open":
+    if not group.is_open:
         return message("需要评议码", "本群体凭评议码参加评议，请扫描您领到的评议条上的二维码。", 403)
     return questionnaire(round_, group, code=None)
 
@@ -262,7 +262,7 @@ def questionnaire_of(round_: Round, group: Group) -> Known:
             questionnaire=Questionnaire.build(spec, spec.group(group.key)),
             subject_ids={s.code: s.id for s in round_.subjects},
             item_ids={i.key: i.id for i in round_.items},
-            cap=open_cap(spec, group) if group.access == "open" else None,
+            cap=open_cap(spec, group) if group.is_open else None,
             public_key=public_key_of(round_),
             floor=box_floor(round_),
         )

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import BallotCode, Group, Item, Round, Subject
 from ..timefmt import BEIJING, beijing
 from .builtin import TEMPLATES, template_spec
-from .services import SpecRefused, _utc, check_spec, import_round
+from .services import SpecRefused, _utc, check_spec, import_round, refuse_reserved_keys
 
 #: blank rows offered below the existing items and groups
 SPARE_ROWS = 2
@@ -173,8 +173,7 @@ def replace_spec(round_: Round, data: Any) -> Round:
     if isinstance(data, dict) and data.get("slug") != round_.slug:
         raise SpecRefused(f"spec refused: slug: must stay {round_.slug!r} (a copy is made with 新建评议)")
     spec = check_spec(data)
-    if any(g.key == "receipts" for g in spec.groups):
-        raise SpecRefused("spec refused: groups: 'receipts' is reserved for the receipts page; pick another key")
+    refuse_reserved_keys(spec)
     dropped = [g for g in round_.groups if spec.group(g.key) is None and g.codes_issued]
     if dropped:
         raise SpecRefused(
@@ -213,7 +212,7 @@ def _derive_rows(round_: Round, spec: Any) -> None:
     kept_groups: list[Group] = []
     for i, g in enumerate(spec.groups):
         row = groups.get(g.key) or Group(key=g.key, codes_issued=0)
-        row.name, row.weight, row.access, row.expected = g.name, g.weight, g.access, g.expected
+        row.name, row.weight, row.access, row.expected = g.name, g.weight, g.access.value, g.expected
         row.once_per_device, row.position = g.once_per_device, i
         row.per_address_per_minute, row.on_site = g.address_rate, g.on_site
         row.subjects = [by_code[c] for c in g.subjects]

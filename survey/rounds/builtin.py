@@ -9,7 +9,90 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from ..demo import PARTY_TEMPLATE, TEMPLATE
+
+#: the plan's five aims for party organizations, asked of every subject
+TEMPLATE_ITEMS: list[dict[str, Any]] = [
+    {"key": "development", "text": "推动科学发展：围绕中心、服务大局，推动教育事业科学发展", "weight": 1},
+    {"key": "service", "text": "服务师生群众：深化为民服务，为师生办实事、解难题", "weight": 1.5},
+    {"key": "conduct", "text": "改进工作作风：转变作风，密切联系师生群众", "weight": 1.5},
+    {"key": "harmony", "text": "建设和谐校园：维护校园和谐稳定", "weight": 1},
+    {"key": "organization", "text": "加强基层组织：增强创造力、凝聚力、战斗力", "weight": 1},
+]
+
+#: a whole example round of the 创先争优 template: ``rounds template`` prints it, the demo starts
+#: from it
+BRANCHES_EXAMPLE: dict[str, Any] = {
+    "slug": "2026-branches",
+    "title": "2026年基层党组织创先争优群众评议",
+    "year": 2026,
+    "opens_at": "2026-12-01T08:00:00+08:00",
+    "closes_at": "2026-12-15T18:00:00+08:00",
+    "scale": "satisfaction3",
+    "subjects": [
+        {"code": "B01", "name": "计算机学院党总支", "commitment": "每月开放党员服务岗，为师生办实事不少于3件"},
+        {"code": "B02", "name": "机关党委"},
+    ],
+    "items": TEMPLATE_ITEMS,
+    "groups": [
+        {"key": "staff", "name": "教职工", "weight": 0.5, "access": "codes", "expected": 120},
+        {"key": "students", "name": "学生", "weight": 0.3, "access": "open", "expected": 600},
+        {"key": "retirees", "name": "离退休同志", "weight": 0.2, "access": "open", "expected": 40},
+    ],
+    "comments": True,
+    "scheme": {
+        "combine": {"organizational": 0.6, "public": 0.4},
+        "org_trim": 1,
+        "min_group_responses": 5,
+        "uniform_ballots": "exclude",
+        "grades": [
+            {"grade": "优秀", "min": 90}, {"grade": "良好", "min": 80},
+            {"grade": "一般", "min": 60}, {"grade": "较差", "min": 0},
+        ],
+        "rules": [
+            {"metric": "negative_share", "above": 0.3333, "grade": "较差", "review": True},
+            {"metric": "positive_share", "below": 0.6, "at_most": "良好"},
+        ],
+        "top_share_cap": 0.2,
+    },
+}
+
+
+#: 党员民主评议 (democratic appraisal of party members): people are the subjects, the scale is
+#: party4, and a member with more than one third 不合格 is graded 不合格 and flagged for the
+#: branch to review, as the appraisal rules ask
+MEMBERS_EXAMPLE: dict[str, Any] = {
+    "slug": "2026-party-members",
+    "title": "2026年度第一党支部党员民主评议",
+    "year": 2026,
+    "opens_at": "2026-12-20T08:00:00+08:00",
+    "closes_at": "2026-12-25T18:00:00+08:00",
+    "scale": "party4",
+    "subjects": [
+        {"code": "P0001", "name": "张明", "commitment": "带头开展师生志愿服务，每学期不少于2次"},
+        {"code": "P0002", "name": "李华"},
+    ],
+    "items": [
+        {"key": "political", "text": "政治合格：坚定理想信念，对党忠诚", "weight": 1},
+        {"key": "discipline", "text": "执纪合格：严守党的纪律和规矩", "weight": 1},
+        {"key": "conduct", "text": "品德合格：道德品行良好，作风正派", "weight": 1},
+        {"key": "role", "text": "发挥作用合格：立足岗位作贡献，带头服务师生", "weight": 1},
+    ],
+    "groups": [
+        {"key": "members", "name": "支部党员", "weight": 0.7, "access": "codes", "expected": 30},
+        {"key": "masses", "name": "群众代表", "weight": 0.3, "access": "codes", "expected": 15},
+    ],
+    "comments": True,
+    "scheme": {
+        "min_group_responses": 3,
+        "grades": [
+            {"grade": "优秀", "min": 90}, {"grade": "合格", "min": 75},
+            {"grade": "基本合格", "min": 60}, {"grade": "不合格", "min": 0},
+        ],
+        "rules": [
+            {"metric": "negative_share", "above": 1 / 3, "grade": "不合格", "review": True},
+        ],
+    },
+}
 
 GRADES4 = [{"grade": "优秀", "min": 90}, {"grade": "良好", "min": 80}, {"grade": "一般", "min": 60}, {"grade": "较差", "min": 0}]
 ONE_THIRD = 1 / 3
@@ -37,7 +120,7 @@ TEMPLATES: dict[str, BuiltinTemplate] = {
             "branches", "基层党组织群众评议（创先争优）",
             "评议对象为各党组织；五个评议项目取自教育系统创先争优活动工作方案：推动科学发展、服务师生群众、"
             "改进工作作风、建设和谐校园、加强基层组织。满意／基本满意／不满意。",
-            _without_round(TEMPLATE),
+            _without_round(BRANCHES_EXAMPLE),
         ),
         BuiltinTemplate(
             "offices", "机关部门群众满意度测评",
@@ -71,7 +154,7 @@ TEMPLATES: dict[str, BuiltinTemplate] = {
             "members", "党员民主评议",
             "评议对象为党员本人；党员和群众代表按优秀／合格／基本合格／不合格（party4）评价。"
             "“不合格”票超过三分之一的党员定为不合格，交党支部审查。",
-            _without_round(PARTY_TEMPLATE),
+            _without_round(MEMBERS_EXAMPLE),
         ),
         BuiltinTemplate(
             "cadres", "干部测评（德能勤绩廉）",
@@ -113,4 +196,21 @@ def template_spec(key: str, *, slug: str, title: str, year: int | None) -> dict[
     spec.update(slug=slug, title=title)
     if year is not None:
         spec["year"] = year
+    return spec
+
+
+#: ``rounds template --kind party`` is the older name of the 党员民主评议 template
+KIND_ALIASES = {"party": "members"}
+EXAMPLES = {"branches": BRANCHES_EXAMPLE, "members": MEMBERS_EXAMPLE}
+
+
+def example_spec(key: str) -> dict[str, Any]:
+    """A whole example round of built-in template ``key`` (or an alias): slug, title, year and
+    window included, for ``rounds template`` to print and an organizer to edit and import."""
+    key = KIND_ALIASES.get(key, key)
+    if key in EXAMPLES:
+        return copy.deepcopy(EXAMPLES[key])
+    year = BRANCHES_EXAMPLE["year"]
+    spec = template_spec(key, slug=f"{year}-{key}", title=f"{year}年{TEMPLATES[key].name}", year=year)
+    spec.update(opens_at=BRANCHES_EXAMPLE["opens_at"], closes_at=BRANCHES_EXAMPLE["closes_at"])
     return spec

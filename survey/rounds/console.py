@@ -65,7 +65,7 @@ def projector(slug: str):  # noqa: ANN201
         from ..qr import qr_svg_inline
 
         for group in round_.groups:
-            if group.access == "open":
+            if group.is_open:
                 url = open_url(round_, group)
                 links.append({"key": group.key, "name": group.name, "url": url,
                               "svg": Markup(qr_svg_inline(url, label=f"{group.name}参评二维码"))})

@@ -11,7 +11,7 @@ import enum
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ..errors import Conflict
+from ..errors import Conflict, Forbidden
 
 if TYPE_CHECKING:
     from ..models import Round
@@ -75,6 +75,34 @@ class RoundStatus(str, enum.Enum):
     def receipts_public(self) -> bool:
         """The receipts page lists every counted ballot."""
         return self is RoundStatus.published
+
+class ResultsSealed(Forbidden):
+    """Something that shows or keeps results, asked of a round whose results are sealed: 403 on
+    a page (saying so, not "没有权限", which would send an administrator looking for a right
+    nobody has), a refusal on the command line."""
+
+    title = "结果封存"
+
+
+def sealed_words(round_: Round) -> str:
+    """Why nobody sees this round's results yet, in words."""
+    now = {RoundStatus.draft: "评议尚未开始", RoundStatus.open: "评议进行中",
+           RoundStatus.closing: "评议已结束，正在计票"}.get(round_.state, "评议进行中")
+    return (f"{now}，结果封存：在评议结束、开箱计票之前，任何人（包括管理员）都只能看到参评人数，"
+            "看不到得分、比例、等次和意见。")
+
+
+def refuse_while_sealed(round_: Round) -> None:
+    """The one gate of sealed results: every page, download, command and service that shows,
+    keeps or writes beside results calls this first. Raises ``ResultsSealed`` while the round
+    is draft, open or closing."""
+    if round_.state.results_sealed:
+        raise ResultsSealed(
+            f"评议“{round_.title}”：{sealed_words(round_)} "
+            f"(round {round_.slug!r} is {round_.status}: results stay sealed until it is closed: "
+            f"flask --app survey rounds close {round_.slug})"
+        )
+
 
 #: action → (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[RoundStatus], RoundStatus]] = {

@@ -51,12 +51,21 @@ def _check_storable(spec: RoundSpec) -> None:
             raise SpecRefused(f"spec refused: {field}: must be at most {limit} characters, not {len(value)}")
 
 
+#: group keys the service's own addresses use (``/r/<slug>/receipts`` is the receipts page)
+RESERVED_GROUP_KEYS = frozenset({"receipts"})
+
+
+def refuse_reserved_keys(spec: RoundSpec) -> None:
+    """Refuse a spec whose group key would shadow one of the service's own addresses."""
+    for group in spec.groups:
+        if group.key in RESERVED_GROUP_KEYS:
+            raise SpecRefused(f"spec refused: groups: {group.key!r} is reserved for the receipts page; pick another key")
+
+
 def import_round(data: Any) -> Round:
     """Create a draft round from a spec; the spec is refused as a whole on any error."""
     spec = check_spec(data)
-    reserved = [g.key for g in spec.groups if g.key == "receipts"]
-    if reserved:
-        raise SpecRefused("spec refused: groups: 'receipts' is reserved for the receipts page; pick another key")
+    refuse_reserved_keys(spec)
     if db.session.scalar(select(Round.id).where(Round.slug == spec.slug)) is not None:
         raise SpecRefused(f"spec refused: slug: a round {spec.slug!r} already exists")
     round_ = Round(
@@ -71,7 +80,7 @@ def import_round(data: Any) -> Round:
     round_.subjects = list(subjects.values())
     round_.items = [Item(key=it.key, text=it.text, weight=it.weight, position=i) for i, it in enumerate(spec.items)]
     round_.groups = [
-        Group(key=g.key, name=g.name, weight=g.weight, access=g.access, expected=g.expected,
+        Group(key=g.key, name=g.name, weight=g.weight, access=g.access.value, expected=g.expected,
               once_per_device=g.once_per_device, per_address_per_minute=g.address_rate, on_site=g.on_site,
               position=i, subjects=[subjects[c] for c in g.subjects])
         for i, g in enumerate(spec.groups)

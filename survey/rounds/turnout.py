@@ -7,19 +7,23 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Ballot, BallotCode, Round, SealedBallot
+from ..models import Ballot, BallotCode, GroupAccess, Round, SealedBallot
 
 
 @dataclass(frozen=True)
 class GroupTurnout:
     key: str
     name: str
-    access: str
+    access: GroupAccess
     expected: int | None
     codes_issued: int
     codes_unused: int  #: 0 once the round is closed: closing destroys the codes
     ballots: int
     paused: bool = False  #: an open link an organizer has paused
+
+    @property
+    def is_open(self) -> bool:
+        return self.access is GroupAccess.open
 
     @property
     def participation(self) -> float | None:
@@ -42,7 +46,7 @@ def round_turnout(round_: Round) -> list[GroupTurnout]:
     )
     return [
         GroupTurnout(
-            key=g.key, name=g.name, access=g.access, expected=g.expected,
+            key=g.key, name=g.name, access=g.mode, expected=g.expected,
             codes_issued=g.codes_issued, codes_unused=unused.get(g.id, 0),
             ballots=ballots.get(g.id, 0), paused=g.paused,
         )

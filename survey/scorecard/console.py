@@ -27,7 +27,7 @@ from .feedback import create_link, link_url, links_of, revoke
 from .history import round_order, rounds_with_subject, subject_history
 from .remarks import remarks_by_subject, remarks_frame, save_remark
 from .report import ReportInputs, render_report_pdf
-from .services import RoundResults, results_sealed, round_results, scorecard_csv, scorecard_xlsx
+from .services import RoundResults, round_results, scorecard_csv, scorecard_xlsx
 from .views import SORTS, item_chart, score_rows, scorecard_chart, shared_notes
 from .words import flag_notes, vocabulary
 
@@ -131,7 +131,7 @@ def _earlier_entries(round_, code: str) -> list:  # noqa: ANN001
     out = []
     here = round_order(round_)
     for earlier in rounds_with_subject(code):
-        if round_order(earlier) < here and not results_sealed(earlier) and current_user.sees_round(earlier):
+        if round_order(earlier) < here and not earlier.state.results_sealed and current_user.sees_round(earlier):
             entries = [e for e in entries_of(earlier) if e.subject_code == code]
             if entries:
                 out.extend(effects(earlier, entries))

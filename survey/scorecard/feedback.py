@@ -18,7 +18,7 @@ from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import FeedbackLink, Round
 from ..rounds.lifecycle import aware
-from .services import ScorecardSealed, results_sealed
+from ..rounds.lifecycle import refuse_while_sealed
 
 SALT = "feedback-link"
 MAX_DAYS = 90
@@ -48,9 +48,7 @@ def link_url(link: FeedbackLink) -> str:
 def create_link(round_: Round, code: str, *, days: int, created_by: str | None,
                 now: datetime | None = None) -> FeedbackLink:
     """A link for subject ``code`` valid for ``days`` days (1 to MAX_DAYS)."""
-    if results_sealed(round_):
-        raise ScorecardSealed(f"评议“{round_.title}”{round_.state.label}，结果尚未产生 "
-                              f"(round {round_.slug!r} is {round_.status}: results are not out yet)")
+    refuse_while_sealed(round_)
     subject = next((s for s in round_.subjects if s.code == code), None)
     if subject is None:
         raise NotFound(f"本轮评议没有代码为“{code}”的对象 (round {round_.slug!r} has no subject {code!r})")
@@ -78,7 +76,7 @@ def open_link(token: str, now: datetime | None = None) -> FeedbackLink:
         raise LinkInvalid("invalid") from None
     link = db.session.get(FeedbackLink, link_id) if isinstance(link_id, str) else None
     now = now or datetime.now(timezone.utc)
-    if link is None or link.revoked or aware(link.expires_at) <= now or results_sealed(link.round):
+    if link is None or link.revoked or aware(link.expires_at) <= now or link.round.state.results_sealed:
         raise LinkInvalid("invalid")
     return link
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Round, Subject
 from .detail import item_scores
-from .services import RoundResults, results_sealed, round_results
+from .services import RoundResults, round_results
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,6 @@ def subject_history(results: RoundResults, code: str,
     earlier = [
         past_of(round_results(r, with_interval=False), code)
         for r in rounds_with_subject(code)
-        if round_order(r) < here and not results_sealed(r) and may_see(r)
+        if round_order(r) < here and not r.state.results_sealed and may_see(r)
     ]
     return History(earlier=earlier, current=past_of(results, code))

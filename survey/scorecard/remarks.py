@@ -13,7 +13,8 @@ from ..errors import NotFound, ServiceError
 from ..extensions import db
 from ..models import LeaderRemark, Round, Subject
 from ..timefmt import beijing_today
-from .services import REMARK_COLUMNS, ScorecardSealed, results_sealed
+from ..rounds.lifecycle import refuse_while_sealed
+from .services import REMARK_COLUMNS
 
 TEXT_MAX = 2000
 NAME_MAX = 100
@@ -50,9 +51,7 @@ def save_remark(round_: Round, code: str, *, text: str, reviewer_name: str, auth
                 on: date | None = None) -> tuple[LeaderRemark | None, dict[str, Any]]:
     """Store ``author``'s remark on subject ``code`` (replacing their earlier one), dated ``on``
     (default: today in Beijing); an empty text deletes it. Returns the remark (None when deleted) and what changed, for the audit log."""
-    if results_sealed(round_):
-        raise ScorecardSealed(f"评议“{round_.title}”{round_.state.label}，结束后才能写领导点评 "
-                              f"(round {round_.slug!r} is {round_.status}: remarks wait until it is closed)")
+    refuse_while_sealed(round_)
     subject = next((s for s in round_.subjects if s.code == code), None)
     if subject is None:
         raise NotFound(f"本轮评议没有代码为“{code}”的对象 (round {round_.slug!r} has no subject {code!r})")

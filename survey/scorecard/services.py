@@ -29,16 +29,14 @@ from scoring.summary import round_summary
 from scoring.tallies import Tallies
 from scoring.workbook import add_table_sheet, scorecard_workbook
 
-from ..errors import ServiceError
 from ..extensions import db
 from ..models import KeptResults, Round
+from ..rounds.lifecycle import refuse_while_sealed
 from ..rounds.services import round_spec
 from .kept import Kept, decode, encode, results_basis
 from .tallies import org_ratings, tally_round, unknown_counts
 
 
-class ScorecardSealed(ServiceError):
-    """Results stay sealed while a round is open."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +56,6 @@ class RoundResults:
         return {f.partition(":")[2] for f in self.scorecard.flags_of(subject) if f.startswith("suppressed:")}
 
 
-def results_sealed(round_: Round) -> bool:
-    """Whether the round's results are still sealed (draft or open): nobody sees a score."""
-    return round_.state.results_sealed
-
-
 #: results recently read back, per process: (database, round id, basis) → Kept; a page reads
 #: the kept row once, not on every request
 _RECENT: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
@@ -71,7 +64,7 @@ RECENT_KEPT = 8
 
 
 def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
-    """The results of a closed or published round; ``ScorecardSealed`` while it is draft or open.
+    """The results of a closed or published round; ``ResultsSealed`` while they are sealed.
 
     They are computed once, when the round closes (:func:`keep_results`), and kept in the
     database; this reads them back. Results kept before the organizational ratings last changed
@@ -82,12 +75,7 @@ def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
     say they can do without.
     """
     del with_interval
-    if results_sealed(round_):
-        raise ScorecardSealed(
-            f"评议“{round_.title}”{round_.state.label}，结束前结果保密 "
-            f"(round {round_.slug!r} is {round_.status}: scores stay sealed until it is closed "
-            f"(flask --app survey rounds close {round_.slug}); use 'rounds status' for turnout)"
-        )
+    refuse_while_sealed(round_)
     basis = results_basis(round_)
     key = (db.engine.url.render_as_string(hide_password=True), round_.id, basis)
     with _RECENT_LOCK:
@@ -110,10 +98,8 @@ def round_results(round_: Round, *, with_interval: bool = True) -> RoundResults:
 def keep_results(round_: Round) -> RoundResults:
     """Score a closed round from its ballots and keep the results (flushes; the caller's unit
     of work commits). The close calls this once the ballots are opened; later pages only read
-    what it kept. Raises ``ScorecardSealed`` while the round's results are sealed."""
-    if results_sealed(round_):
-        raise ScorecardSealed(f"评议“{round_.title}”{round_.state.label}，结束前结果保密 "
-                              f"(round {round_.slug!r} is {round_.status}: no results to keep yet)")
+    what it kept. Raises ``ResultsSealed`` while the round's results are sealed."""
+    refuse_while_sealed(round_)
     spec = round_spec(round_)
     kept = _score(round_, spec, None)
     _store(round_, results_basis(round_), kept)
@@ -124,7 +110,7 @@ def rescore_kept_results(round_: Round) -> None:
     """After the organizational ratings of a closed round changed: score it again with them,
     from the kept tallies and ballot patterns, and keep that (flushes; the caller commits).
     Nothing to do while the round is sealed (its results are computed at close)."""
-    if results_sealed(round_):
+    if round_.state.results_sealed:
         return
     spec = round_spec(round_)
     row = db.session.get(KeptResults, round_.id)

@@ -11,14 +11,14 @@ from sqlalchemy import Select, and_, func, select
 
 from scoring.scales import UNKNOWN
 from scoring.spec import RoundSpec
-from scoring.tallies import Tallies
+from scoring.tallies import UNIFORM_MIN_ANSWERS, Tallies
 
 from ..extensions import db
 from ..models import Answer, Ballot, Group, Item, OrgRating, Round, Subject
 
 
 def spoiled_ballots(round_: Round) -> Select:
-    """Ids of the round's 废票: at least 3 level answers, all one level (不了解 left out), the
+    """Ids of the round's 废票: at least ``UNIFORM_MIN_ANSWERS`` level answers, all one level (不了解 left out), the
     same test as ``scoring.tallies.uniform_ballots``. They count only when the scheme says
     ``uniform_ballots: "exclude"``."""
     return (
@@ -26,7 +26,7 @@ def spoiled_ballots(round_: Round) -> Select:
         .join(Ballot, Ballot.id == Answer.ballot_id)
         .where(Ballot.round_id == round_.id, Answer.level != UNKNOWN)
         .group_by(Answer.ballot_id)
-        .having(and_(func.count() >= 3, func.count(func.distinct(Answer.level)) == 1))
+        .having(and_(func.count() >= UNIFORM_MIN_ANSWERS, func.count(func.distinct(Answer.level)) == 1))
     )
 
 
