@@ -46,9 +46,9 @@ def test_config_masks_the_database_password(app, runner) -> None:  # noqa: ANN00
     shown = runner.invoke(args=["config"])
     assert shown.exit_code == 0
     assert "base_url\thttps://survey.example.edu.cn" in shown.output
-    from survey.cli import _masked
+    from survey.console.cli import masked_url
 
-    assert _masked("postgresql+psycopg://survey:s3cret@db/survey") == "postgresql+psycopg://survey:***@db/survey"
+    assert masked_url("postgresql+psycopg://survey:s3cret@db/survey") == "postgresql+psycopg://survey:***@db/survey"
 
 
 def test_a_quoted_number_in_a_spec_says_it_is_text(runner, spec, tmp_path) -> None:  # noqa: ANN001
@@ -63,11 +63,11 @@ def test_a_quoted_number_in_a_spec_says_it_is_text(runner, spec, tmp_path) -> No
 
 
 def test_write_errors_name_the_file_the_user_gave_not_its_temporary_sibling() -> None:
-    from survey.cli import _as_typed
+    from survey.commands import as_typed
 
-    assert _as_typed("/data/out/.codes.csv.tmp") == "/data/out/codes.csv"
-    assert _as_typed("out/.slips.pdf.1a2b3c4d.tmp") == "out/slips.pdf"
-    assert _as_typed("plain.csv") == "plain.csv"
+    assert as_typed("/data/out/.codes.csv.tmp") == "/data/out/codes.csv"
+    assert as_typed("out/.slips.pdf.1a2b3c4d.tmp") == "out/slips.pdf"
+    assert as_typed("plain.csv") == "plain.csv"
 
 
 def test_codes_void_from_the_cli(app, runner, make_round, issue_codes) -> None:  # noqa: ANN001

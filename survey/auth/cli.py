@@ -12,6 +12,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from ..commands import refusals
 from ..database import unit_of_work
 
 users_cli = AppGroup("users", help="Console accounts: administrators, organizers, reviewers.")
@@ -28,18 +29,12 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _refusals(fn):  # noqa: ANN001, ANN202
-    from ..cli import refusals
-
-    return refusals(fn)
-
-
 @users_cli.command("create")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["admin", "organizer", "reviewer"]), required=True)
 @click.option("--rounds", default="", help="reviewers only: SLUG[,SLUG...] they may read")
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
-@_refusals
+@refusals
 def users_create(name: str, role: str, rounds: str, password_stdin: bool) -> None:
     """Create an account NAME."""
     from .services import check_password, create_user
@@ -56,7 +51,7 @@ def users_create(name: str, role: str, rounds: str, password_stdin: bool) -> Non
 @users_cli.command("assign")
 @click.argument("name")
 @click.argument("slug")
-@_refusals
+@refusals
 def users_assign(name: str, slug: str) -> None:
     """Give reviewer NAME one more round SLUG."""
     from .services import assign_round
@@ -68,7 +63,7 @@ def users_assign(name: str, slug: str) -> None:
 
 @users_cli.command("disable")
 @click.argument("name")
-@_refusals
+@refusals
 def users_disable(name: str) -> None:
     """NAME can no longer sign in; its open sessions end."""
     from .services import disable_user
@@ -80,7 +75,7 @@ def users_disable(name: str) -> None:
 
 @users_cli.command("enable")
 @click.argument("name")
-@_refusals
+@refusals
 def users_enable(name: str) -> None:
     """NAME may sign in again."""
     from .services import enable_user
@@ -93,7 +88,7 @@ def users_enable(name: str) -> None:
 @users_cli.command("password")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
-@_refusals
+@refusals
 def users_password(name: str, password_stdin: bool) -> None:
     """Set a new password for NAME; its open sessions end."""
     from .services import check_password, get_user, set_password

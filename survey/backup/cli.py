@@ -6,17 +6,13 @@ from pathlib import Path
 
 import click
 
-
-def _refusals(fn):  # noqa: ANN001, ANN202
-    from ..cli import refusals
-
-    return refusals(fn)
+from ..commands import refusals
 
 
 @click.command("backup")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="the backup file to write (mode 0600; replaced if it exists)")
-@_refusals
+@refusals
 def backup_command(out: Path) -> None:
     """A consistent copy of the whole database, at any moment, rounds open or not (SQLite's online
     backup API; pg_dump on PostgreSQL). Back up the instance folder's keys apart from it."""
@@ -30,7 +26,7 @@ def backup_command(out: Path) -> None:
 
 @click.command("restore")
 @click.argument("backup", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_refusals
+@refusals
 def restore_command(backup: Path) -> None:
     """Restore FILE (made by the backup command) into the configured database, which must be
     new and empty; the instance folder's keys must be those of the installation it came from."""
