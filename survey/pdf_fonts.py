@@ -6,7 +6,9 @@ TrueType collection with glyf outlines: reportlab embeds a subset of the glyphs 
 (it cannot embed the CFF outlines of OpenType CJK fonts such as Noto Sans CJK). It comes from
 the PyPI package ``paperang-p2-fonts-cjk`` (a dependency, so ``pip install`` brings it
 everywhere), which ships the very file of Debian's ``fonts-wqy-microhei``; Debian's copy is
-used when the package is missing. Its Latin glyphs are used too, so a PDF needs one font only.
+used when the package is missing. Reports and posters use its Latin glyphs too; the slips draw
+their Latin runs (the address, the code) in Helvetica and Courier, standard PDF fonts every
+reader has, so that a code is typed from the face people know (survey/codes/sheet.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The project's structure the console stands on: templates found from the top-level folder,
-the round states' predicates, and service refusals shown as pages."""
+and service refusals shown as pages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from survey import resource_dir
 from survey.errors import Conflict, NotFound, ServiceError
-from survey.rounds.lifecycle import RoundStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,32 +23,6 @@ def test_landing_page_renders_from_the_moved_templates(client) -> None:  # noqa:
     page = client.get("/")
     assert page.status_code == 200
     assert "<html" in page.get_data(as_text=True)
-
-
-@pytest.mark.parametrize(
-    ("status", "editable", "takes_codes", "takes_ballots", "sealed", "receipts", "org"),
-    [
-        ("draft", True, True, False, True, False, True),
-        ("open", False, True, True, True, False, True),
-        ("closed", False, False, False, False, False, True),
-        ("published", False, False, False, False, True, False),
-    ],
-)
-def test_state_predicates(status, editable, takes_codes, takes_ballots, sealed, receipts, org) -> None:  # noqa: ANN001
-    state = RoundStatus(status)
-    assert state.editable is editable
-    assert state.deletable is editable
-    assert state.takes_codes is takes_codes
-    assert state.takes_ballots is takes_ballots
-    assert state.results_sealed is sealed
-    assert state.receipts_public is receipts
-    assert state.org_ratings_editable is org
-
-
-def test_round_state_follows_its_status(make_round) -> None:  # noqa: ANN001
-    round_ = make_round(status="closed")
-    assert round_.state is RoundStatus.closed
-    assert round_.state.label == "已结束"
 
 
 @pytest.mark.parametrize(("error", "status"), [(ServiceError, 400), (NotFound, 404), (Conflict, 409)])

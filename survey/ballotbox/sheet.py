@@ -21,7 +21,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from ..codes.sheet import _draw_qr, _draw_text, _register_fonts, _wrap
+from ..codes.sheet import draw_qr, draw_text, register_fonts, wrap
 from ..qr import QUIET_ZONE, make_qr
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -60,7 +60,7 @@ class SheetShare:
 def key_sheet_pdf(*, mnemonic: str, fingerprint: str, round_slug: str | None, round_title: str | None = None,
                   share: SheetShare | None = None, made_on: date | None = None) -> bytes:
     """The key sheet as the bytes of a one-page A4 PDF."""
-    _register_fonts()
+    register_fonts()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=True)
     heading = "评议投票箱密钥" if share is None else f"评议投票箱密钥 · 分片 {share.number}/{share.count}"
@@ -68,34 +68,34 @@ def key_sheet_pdf(*, mnemonic: str, fingerprint: str, round_slug: str | None, ro
     canvas.setCreator("群众评议 survey service")
     width = PAGE_WIDTH - 2 * MARGIN
     y = PAGE_HEIGHT - MARGIN - 8 * mm
-    _draw_text(canvas, MARGIN, y, heading, 22)
+    draw_text(canvas, MARGIN, y, heading, 22)
     y -= 9 * mm
     subtitle = "监票人保管" if share is None else f"监票小组保管：共 {share.count} 份，任意 {share.threshold} 份可开箱"
     canvas.setFillColorRGB(0.35, 0.35, 0.35)
-    _draw_text(canvas, MARGIN, y, subtitle, 12)
+    draw_text(canvas, MARGIN, y, subtitle, 12)
     canvas.setFillColorRGB(0, 0, 0)
     y -= 10 * mm
     round_line = f"评议：{round_title}" if round_title else "评议："
-    for line in _wrap(round_line, width, 13):
-        _draw_text(canvas, MARGIN, y, line, 13)
+    for line in wrap(round_line, width, 13):
+        draw_text(canvas, MARGIN, y, line, 13)
         y -= 6 * mm
-    _draw_text(canvas, MARGIN, y, f"标识：{round_slug or '（未指定）'}", 13)
+    draw_text(canvas, MARGIN, y, f"标识：{round_slug or '（未指定）'}", 13)
     y -= 10 * mm
-    _draw_text(canvas, MARGIN, y, "密钥指纹", 11)
+    draw_text(canvas, MARGIN, y, "密钥指纹", 11)
     canvas.setFont(WORD_FONT, 20)
     canvas.drawString(MARGIN + 20 * mm, y - 1, fingerprint)
     y -= 6 * mm
     canvas.setFillColorRGB(0.35, 0.35, 0.35)
-    for line in _wrap("开始评议后，管理后台、海报和问卷页底部显示的投票箱指纹应与此相同；不同则说明公钥被调换，请立即告知组织者。",
+    for line in wrap("开始评议后，管理后台、海报和问卷页底部显示的投票箱指纹应与此相同；不同则说明公钥被调换，请立即告知组织者。",
                       width, 9.5):
-        _draw_text(canvas, MARGIN, y, line, 9.5)
+        draw_text(canvas, MARGIN, y, line, 9.5)
         y -= 4.6 * mm
     canvas.setFillColorRGB(0, 0, 0)
     y -= 3 * mm
 
     warning = WARNING if share is None else SHARE_WARNING.format(
         threshold=share.threshold, lost=share.count - share.threshold + 1)
-    lines = _wrap(warning, width - 8 * mm, 11)
+    lines = wrap(warning, width - 8 * mm, 11)
     box = len(lines) * 5.6 * mm + 6 * mm
     canvas.saveState()
     canvas.setStrokeColorRGB(0.64, 0.09, 0.10)
@@ -106,14 +106,14 @@ def key_sheet_pdf(*, mnemonic: str, fingerprint: str, round_slug: str | None, ro
     ty = y - 6 * mm
     canvas.setFillColorRGB(0.64, 0.09, 0.10)
     for line in lines:
-        _draw_text(canvas, MARGIN + 4 * mm, ty, line, 11)
+        draw_text(canvas, MARGIN + 4 * mm, ty, line, 11)
         ty -= 5.6 * mm
     canvas.setFillColorRGB(0, 0, 0)
     y -= box + 8 * mm
 
     modules = make_qr(mnemonic).symbol_size(border=0)[0]
     module = QR_WIDTH / (modules + 2 * QUIET_ZONE)
-    _draw_qr(canvas, mnemonic, MARGIN + QUIET_ZONE * module, y - QUIET_ZONE * module, modules * module)
+    draw_qr(canvas, mnemonic, MARGIN + QUIET_ZONE * module, y - QUIET_ZONE * module, modules * module)
     words = mnemonic.split()
     left = MARGIN + QR_WIDTH + 6 * mm
     column = (PAGE_WIDTH - MARGIN - left) / 3
@@ -131,15 +131,15 @@ def key_sheet_pdf(*, mnemonic: str, fingerprint: str, round_slug: str | None, ro
     y -= QR_WIDTH + 6 * mm
 
     use = (USE if share is None else SHARE_USE).format(slug=round_slug or "SLUG", threshold=(share or SheetShare(1, 1, 1)).threshold)
-    for line in _wrap(use, width, 10.5):
-        _draw_text(canvas, MARGIN, y, line, 10.5)
+    for line in wrap(use, width, 10.5):
+        draw_text(canvas, MARGIN, y, line, 10.5)
         y -= 5.2 * mm
     y -= 2 * mm
     canvas.setFillColorRGB(0.35, 0.35, 0.35)
     made = (made_on or date.today()).isoformat()
     footer = f"生成于 {made}，在监票人自己的电脑上生成；服务器只收到公钥（指纹 {fingerprint}）。"
-    for line in _wrap(footer, width, 9):
-        _draw_text(canvas, MARGIN, y, line, 9)
+    for line in wrap(footer, width, 9):
+        draw_text(canvas, MARGIN, y, line, 9)
         y -= 4.4 * mm
     if y < MARGIN:
         raise ValueError("the key sheet does not fit on one page")

@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from ..qr import QUIET_ZONE, make_qr
-from .sheet import _draw_qr, _draw_text, _register_fonts, _width, _wrap
+from .sheet import draw_qr, draw_text, register_fonts, string_width, wrap
 
 POSTER_INSTRUCTION = "请用手机扫描二维码参加评议（微信、相机均可），评议不记名，每台手机限提交一次。"
 #: the symbol's side, quiet zone included: about 16 cm, readable from 2–3 metres
@@ -45,7 +45,7 @@ def poster_pdf(*, title: str, group_name: str, url: str, window: str | None = No
     printed under the group, large enough to read from where the QR is scanned; the ballot box
     key's ``fingerprint`` at its foot, so that anyone can compare it with the console and the
     监票人's key sheet."""
-    _register_fonts()
+    register_fonts()
     width, height = A4
     margin = 18 * mm
     text_width = width - 2 * margin
@@ -57,29 +57,29 @@ def poster_pdf(*, title: str, group_name: str, url: str, window: str | None = No
     # one line at the largest size that allows it, else two lines, else as many as it takes
     attempts = [(size, 1) for size in (30, 27, 24)] + [(size, 2) for size in (30, 26, 22)] + [(20, 99)]
     for size, most in attempts:
-        lines = _wrap(title, text_width, size, words=True)
+        lines = wrap(title, text_width, size, words=True)
         if len(lines) <= most:
             break
     for line in lines:
-        _draw_text(canvas, (width - _width(line, size)) / 2, y, line, size)
+        draw_text(canvas, (width - string_width(line, size)) / 2, y, line, size)
         y -= size * 1.3
     y -= 4 * mm
     group_line = f"参评群体：{group_name}"
-    _draw_text(canvas, (width - _width(group_line, 22)) / 2, y, group_line, 22)
+    draw_text(canvas, (width - string_width(group_line, 22)) / 2, y, group_line, 22)
     if window:
         y -= 22 * 1.3
-        size = 18 if _width(window, 18) <= text_width else 14
-        _draw_text(canvas, (width - _width(window, size)) / 2, y, window, size)
+        size = 18 if string_width(window, 18) <= text_width else 14
+        draw_text(canvas, (width - string_width(window, size)) / 2, y, window, size)
         y -= 6 * mm
     y -= 12 * mm
     symbol = make_qr(url)
     modules = symbol.symbol_size(border=0)[0]
     module = QR_WIDTH / (modules + 2 * QUIET_ZONE)
     # the quiet zone stays blank: draw only the symbol, inset by it
-    _draw_qr(canvas, url, (width - modules * module) / 2, y - QUIET_ZONE * module, modules * module)
+    draw_qr(canvas, url, (width - modules * module) / 2, y - QUIET_ZONE * module, modules * module)
     y -= QR_WIDTH + 6 * mm
-    for line in _wrap(instruction, text_width, 16):
-        _draw_text(canvas, (width - _width(line, 16)) / 2, y, line, 16)
+    for line in wrap(instruction, text_width, 16):
+        draw_text(canvas, (width - string_width(line, 16)) / 2, y, line, 16)
         y -= 16 * 1.4
     y -= 2 * mm
     canvas.setFont("Helvetica", 11)
@@ -87,7 +87,7 @@ def poster_pdf(*, title: str, group_name: str, url: str, window: str | None = No
     canvas.drawCentredString(width / 2, y, url)
     if fingerprint:
         line = f"选票加密封存 · 投票箱密钥指纹 {fingerprint}"
-        _draw_text(canvas, (width - _width(line, 12)) / 2, y - 9 * mm, line, 12)
+        draw_text(canvas, (width - string_width(line, 12)) / 2, y - 9 * mm, line, 12)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

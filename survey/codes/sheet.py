@@ -154,7 +154,7 @@ def slips_pdf(
     for number, slip in enumerate(slips, start=1):
         if len(slip) != 2 or not slip[0] or not slip[1]:
             raise ValueError(f"slip {number} must be a (code, url) pair with both filled in")
-    _register_fonts()
+    register_fonts()
     layout = _Layout.fit(
         title=title,
         group_name=group_name,
@@ -182,7 +182,7 @@ def slips_pdf(
     return buffer.getvalue(), pages
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
     register_cjk_font()
 
 
@@ -204,7 +204,7 @@ class _Layout:
     @classmethod
     def fit(cls, *, title: str, group_name: str, base_url: str, modules: int) -> _Layout:
         """Size the slip for QR symbols of ``modules`` modules a side."""
-        _register_fonts()
+        register_fonts()
         instruction = INSTRUCTION.format(base_url=base_url.rstrip("/"))
         quiet = 4 * mm
         for _ in range(3):
@@ -232,7 +232,7 @@ class _Layout:
         symbol_left = left + self.inset
         symbol_top = top - self.inset
         symbol_bottom = symbol_top - self.symbol
-        _draw_qr(canvas, url, symbol_left, symbol_top, self.symbol)
+        draw_qr(canvas, url, symbol_left, symbol_top, self.symbol)
 
         quiet = self.inset - EDGE
         text_left = symbol_left + self.symbol + quiet + GAP
@@ -240,12 +240,12 @@ class _Layout:
         y = symbol_top - self.title.size * 0.88
         canvas.setFillColorRGB(*_INK)
         for line in self.title.lines:
-            _draw_text(canvas, text_left, y, line, self.title.size)
+            draw_text(canvas, text_left, y, line, self.title.size)
             y -= self.title.leading
         canvas.setFillColorRGB(*_MUTED)
         y -= self.group.size * 0.4
         for line in self.group.lines:
-            _draw_text(canvas, text_left, y, line, self.group.size)
+            draw_text(canvas, text_left, y, line, self.group.size)
             y -= self.group.leading
 
         code_size = min(20.0, text_width / (0.6 * max(len(code), 1)))
@@ -259,11 +259,11 @@ class _Layout:
         y = symbol_bottom - quiet - GAP - self.instruction.size * 0.88
         canvas.setFillColorRGB(*_INK)
         for line in self.instruction.lines:
-            _draw_text(canvas, symbol_left, y, line, self.instruction.size)
+            draw_text(canvas, symbol_left, y, line, self.instruction.size)
             y -= self.instruction.leading
 
 
-def _draw_qr(canvas: Canvas, url: str, left: float, top: float, width: float) -> None:
+def draw_qr(canvas: Canvas, url: str, left: float, top: float, width: float) -> None:
     """Draw the QR symbol of ``url``, ``width`` wide, its top left corner at (``left``,
     ``top``).
 
@@ -311,10 +311,10 @@ def _draw_footer(canvas: Canvas, *, title: str, page: int, pages: int) -> None:
     y = MARGIN_BOTTOM / 2 - 3
     canvas.setFillColorRGB(*_MUTED)
     right = f"第 {page} / {pages} 页"
-    room = PAGE_WIDTH - 2 * MARGIN_X - _width(right, 8) - 10 * mm
+    room = PAGE_WIDTH - 2 * MARGIN_X - string_width(right, 8) - 10 * mm
     left = _fit(f"{title}　请沿虚线裁开", room, [(8, 1)]).lines[0]
-    _draw_text(canvas, MARGIN_X, y, left, 8)
-    _draw_text(canvas, PAGE_WIDTH - MARGIN_X - _width(right, 8), y, right, 8)
+    draw_text(canvas, MARGIN_X, y, left, 8)
+    draw_text(canvas, PAGE_WIDTH - MARGIN_X - string_width(right, 8), y, right, 8)
 
 
 def _fit(text: str, width: float, attempts: Sequence[tuple[float, int]], *, words: bool = False) -> _Text:
@@ -322,13 +322,13 @@ def _fit(text: str, width: float, attempts: Sequence[tuple[float, int]], *, word
     does, use the last one and cut its last line short with "…". ``words``: break only
     between the words of a title (``title_tokens``)."""
     for size, max_lines in attempts:
-        lines = _wrap(text, width, size, words=words)
+        lines = wrap(text, width, size, words=words)
         if len(lines) <= max_lines:
             return _Text(tuple(_balance(text, width, size, lines, words=words)), size)
     size, max_lines = attempts[-1]
-    lines = _wrap(text, width, size, words=words)[:max_lines]
+    lines = wrap(text, width, size, words=words)[:max_lines]
     last = lines[-1]
-    while last and _width(last + "…", size) > width:
+    while last and string_width(last + "…", size) > width:
         last = last[:-1]
     return _Text((*lines[:-1], last.rstrip() + "…"), size)
 
@@ -339,16 +339,16 @@ def _balance(text: str, width: float, size: float, lines: list[str], *, words: b
     if len(lines) < 2:
         return lines
     tokens = title_tokens(text) if words else _WRAP_TOKEN.findall(text)
-    widest_word = max(_width(token.strip(), size) for token in tokens)
+    widest_word = max(string_width(token.strip(), size) for token in tokens)
     while width - size / 2 >= widest_word:
-        narrower = _wrap(text, width - size / 2, size, words=words)
+        narrower = wrap(text, width - size / 2, size, words=words)
         if len(narrower) > len(lines):
             break
         lines, width = narrower, width - size / 2
     return lines
 
 
-def _wrap(text: str, width: float, size: float, *, words: bool = False) -> list[str]:
+def wrap(text: str, width: float, size: float, *, words: bool = False) -> list[str]:
     """Greedy line breaking for mixed Chinese and Latin text: break between Chinese
     characters (between the words of a title, with ``words``), and inside a Latin run (such
     as a URL) or a word only when it is wider than a line."""
@@ -356,15 +356,15 @@ def _wrap(text: str, width: float, size: float, *, words: bool = False) -> list[
     line = ""
     tokens = title_tokens(text) if words else _WRAP_TOKEN.findall(" ".join(text.split()))
     for token in tokens:
-        if _width(line + token, size) <= width:
+        if string_width(line + token, size) <= width:
             line += token
             continue
         if line.strip():
             lines.append(line.rstrip())
         line = token.lstrip()
-        while _width(line, size) > width:
+        while string_width(line, size) > width:
             cut = len(line) - 1
-            while cut > 1 and _width(line[:cut], size) > width:
+            while cut > 1 and string_width(line[:cut], size) > width:
                 cut -= 1
             lines.append(line[:cut])
             line = line[cut:]
@@ -380,11 +380,11 @@ def _runs(text: str) -> list[tuple[str, str]]:
     return [(LATIN_FONT if run[0] <= "~" else CJK_FONT, run) for run in _SCRIPT_RUN.findall(text)]
 
 
-def _width(text: str, size: float) -> float:
+def string_width(text: str, size: float) -> float:
     return sum(pdfmetrics.stringWidth(run, font, size) for font, run in _runs(text))
 
 
-def _draw_text(canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
+def draw_text(canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
     for font, run in _runs(text):
         canvas.setFont(font, size)
         canvas.drawString(x, y, run)

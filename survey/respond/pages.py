@@ -4,7 +4,7 @@ A questionnaire page is the same for every phone of a group, apart from two valu
 token and the ticket. So the page is rendered through its template once per (round, group,
 spec version) with a marker in place of each, cut at the markers, and each request joins the
 pieces around its own two values, escaped as the template would escape them. The result is the
-template's output byte for byte; ``tests/test_page_cache.py`` compares the two. The receipt
+template's output byte for byte; ``tests/test_ballot_fast_path.py`` compares the two. The receipt
 page likewise, around the receipt.
 
 The cache is per process and keyed by the round's ``spec_version``, which every edit of the
