@@ -12,11 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import plain_text
+from .files import atomic_path
 from .codes import answer_keys, combined
 from .errors import InputError
 from .scales import KEY_PATTERN, UNKNOWN
@@ -533,21 +531,6 @@ def read_scorecard(path: str | Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- writing
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path``; renamed onto ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_csv_frame(frame: pd.DataFrame, path: str | Path) -> None:

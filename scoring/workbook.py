@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .cells import inert_cell
-from .io import atomic_path
+from .files import atomic_path
 from .scorecard import FLAG_NOTES, INT_COLUMNS, SCORE_COLUMNS, SHARE_COLUMNS, Scorecard
 from .spec import RoundSpec
 from .words import PEOPLE_COLUMNS, flag_notes, flag_words, scorecard_headers

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nacl.public import PrivateKey
 
 from ..extensions import db
-from ..models import KeyFingerprint, Round
+from ..models import KeyFingerprint, Round, round_spec
 from .keys import (
     BOX_KEY_PURPOSE, BoxKeyMismatch, Custody, WrongKey, fingerprint, new_key_id, private_key_from,
     server_fingerprint, server_private_key,
@@ -103,7 +103,6 @@ def record_server_secret() -> None:
 def box_floor(round_: Round) -> int:
     """The size ordinary boxes of ``round_`` are padded to (``seal.box_size``), from its
     largest questionnaire, its row ids and its level keys."""
-    from ..rounds.services import round_spec
 
     spec = round_spec(round_)
     answers = max((len(g.subjects) for g in spec.groups), default=0) * len(spec.items)

@@ -23,7 +23,7 @@ from scoring.scales import UNKNOWN
 
 from ..database import write_unit_of_work
 from ..extensions import db
-from ..models import Answer, Ballot, BallotCode, Base, Comment, Receipt, Round, SealedBallot, random_id
+from ..models import Answer, Ballot, BallotCode, Base, Comment, Receipt, Round, SealedBallot, random_id, round_spec
 from .seal import COMMENT_MAX, BallotContent, Unreadable, unseal
 
 #: sealed ballots opened per transaction
@@ -49,7 +49,6 @@ class RoundShape:
 
     @classmethod
     def of(cls, round_: Round) -> RoundShape:
-        from ..rounds.services import round_spec
 
         spec = round_spec(round_)
         ids = {s.code: s.id for s in round_.subjects}

@@ -16,7 +16,7 @@ from ..errors import ServiceError
 from ..export.services import csv_bytes
 from ..models import Group, GroupAccess, Round
 from ..qr import qr_bytes
-from ..rounds.services import round_spec
+from ..models import round_spec
 from ..settings import loopback_warning, public_base_url
 from ..ballotbox.box import box_fingerprint
 from .pausing import set_paused

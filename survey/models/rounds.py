@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from scoring.io import RATER_MAX
-from scoring.spec import GroupAccess  # re-exported: the web service's groups use the spec's enum
+from scoring.spec import GroupAccess, RoundSpec, parse_spec  # GroupAccess re-exported: groups use the spec's enum
 
 from ..rounds.lifecycle import RoundStatus
 from .base import Base
@@ -230,3 +230,8 @@ class OrgRating(Base):
         UniqueConstraint("subject_id", "rater"),
         CheckConstraint("score >= 0 AND score <= 100", name="score_range"),
     )
+
+
+def round_spec(round_: Round) -> RoundSpec:
+    """The stored spec, parsed again: what scoring, the ballot box and the questionnaire read."""
+    return parse_spec(round_.spec, require_round=True)

@@ -18,7 +18,7 @@ from scoring.io import read_org
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import OrgRating, Round
-from ..rounds.services import round_spec
+from ..models import round_spec
 
 
 class OrgRatingsRefused(ServiceError):

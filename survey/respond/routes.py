@@ -37,7 +37,7 @@ from ..extensions import db
 from ..settings import serves_https
 from ..models import BallotCode, Group, Receipt, Round
 from ..rounds.lifecycle import accepting_state, aware
-from ..rounds.services import round_spec
+from ..models import round_spec
 from ..scorecard.tallies import spoiled_ballots
 from . import limits
 from .forms import BACK_TO_FORM, CONFIRM_PARTIAL, Questionnaire, make_ticket, read_ticket, ticket_age

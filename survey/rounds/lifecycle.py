@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import Conflict, Forbidden
-
-if TYPE_CHECKING:
-    from ..models import Round
 
 
 class RoundStatus(str, enum.Enum):
@@ -75,6 +72,21 @@ class RoundStatus(str, enum.Enum):
     def receipts_public(self) -> bool:
         """The receipts page lists every counted ballot."""
         return self is RoundStatus.published
+
+class Round(Protocol):
+    """What the state machine reads and writes of a round (``survey.models.Round`` is one): the
+    model imports the states from here, so this module names only what it needs."""
+
+    slug: str
+    title: str
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def state(self) -> RoundStatus: ...
+
 
 class ResultsSealed(Forbidden):
     """Something that shows or keeps results, asked of a round whose results are sealed: 403 on

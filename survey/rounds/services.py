@@ -17,7 +17,7 @@ from ..extensions import db
 from ..ballotbox.box import custody_of, make_box, opening_key
 from ..ballotbox.opening import Progress, open_box, seal_the_past
 from ..database import unit_of_work, write_unit_of_work
-from ..models import Ballot, Group, Item, Round, Subject
+from ..models import Ballot, Group, Item, Round, Subject, round_spec  # round_spec: re-exported for the pages
 from .lifecycle import RoundStatus, transition
 
 
@@ -103,11 +103,6 @@ def get_round(slug: str) -> Round:
     return round_
 
 
-def round_spec(round_: Round) -> RoundSpec:
-    """The stored spec, parsed again: what scoring and the questionnaire read."""
-    return parse_spec(round_.spec, require_round=True)
-
-
 @dataclass(frozen=True)
 class Closed:
     """What closing a round did, for the person who asked and the audit log."""
@@ -173,7 +168,7 @@ def _keep_results(slug: str) -> None:
     """Score the closed round once and keep it, so the reviewers' pages only read. A failure
     here loses nothing (the ballots are stored; the pages score the round when they find no
     kept results), so it is logged, not raised."""
-    # imported here: survey.scorecard reads rounds through this module (round_spec)
+    # imported here: survey.scorecard imports the round states from this package
     from ..scorecard.services import keep_results
 
     try:

@@ -32,7 +32,7 @@ from scoring.workbook import add_table_sheet, scorecard_workbook
 from ..extensions import db
 from ..models import KeptResults, Round
 from ..rounds.lifecycle import refuse_while_sealed
-from ..rounds.services import round_spec
+from ..models import round_spec
 from .kept import Kept, decode, encode, results_basis
 from .tallies import org_ratings, tally_round, unknown_counts
 
